@@ -1,0 +1,61 @@
+//! The one error type of the domain. The server maps every variant to a
+//! TencentCloud error code in a single exhaustive table; messages are shown
+//! to API callers, so each says what was wrong and what to send instead.
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    #[error("PlatformId `{0}` does not exist or does not belong to this account; send the PlatformId of one of your platforms")]
+    InvalidPlatformId(String),
+    #[error("the plan of platform `{platform_id}` expired at {expired_at}; renew it (mnpd admin platform create --expires-at) before creating versions")]
+    PlanExpired {
+        platform_id: String,
+        expired_at: String,
+    },
+    #[error("MNPId `{0}` is not a mini program of this platform; send the MNPId returned by CreateMNP or listed by DescribeMNPList")]
+    InvalidMnpId(String),
+    #[error("{0}")]
+    InvalidMnpVersion(String),
+    #[error("{0}")]
+    InvalidMnpVersionIntro(String),
+    #[error("the package is larger than the limit of {limit} bytes{}; send a smaller package", declared.map(|d| format!(" (the file server announced {d} bytes)")).unwrap_or_default())]
+    PackageTooLarge { limit: u64, declared: Option<u64> },
+    #[error("{0}")]
+    DownloadFailed(String),
+    #[error("BusinessId `{0}` is not a task of this platform; send the TaskId returned by CreateMNPVersion")]
+    InvalidTaskId(String),
+    #[error("{0}")]
+    InvalidMnpName(String),
+    #[error("a mini program named `{0}` already exists on this platform; choose another MNPName")]
+    MnpNameTaken(String),
+    #[error("{0}")]
+    InvalidMnpIcon(String),
+    #[error("{0}")]
+    InvalidMnpIntro(String),
+    #[error("{0}")]
+    InvalidMnpType(String),
+    #[error("TeamId `{0}` is not a team of this platform; send one of the platform's TeamIds or leave it out for the default team")]
+    InvalidTeamId(String),
+    /// A parameter value outside what the action accepts, with no more
+    /// specific code.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// A backing service could not be reached; the request may be retried.
+    #[error("storage is unavailable right now ({0}); retry in a moment")]
+    Unavailable(String),
+    /// A fault of the server, logged with the request id.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => DomainError::Unavailable(m),
+            // A conflict the caller did not handle is a bug, not bad input.
+            StoreError::Conflict(m) => DomainError::Internal(format!("unexpected conflict: {m}")),
+            StoreError::Other(m) => DomainError::Internal(m),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The mini program platform's domain: entities, their rules, and the
+//! services that carry out a use case. Storage is reached through the traits
+//! in [`store`]; nothing here knows HTTP or SQL.
+
+pub mod admin;
+pub mod clock;
+pub mod entity;
+pub mod error;
+pub mod ids;
+pub mod mini_program;
+pub mod store;
+pub mod task;
+pub mod version;
+pub mod version_number;
+
+pub use error::DomainError;

@@ -1,0 +1,215 @@
+//! Mini programs: creation with its field rules, listing and detail.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::ids;
+use crate::store::{MetaStore, MiniProgramQuery, StoreError};
+
+pub const MAX_NAME_CHARS: usize = 30;
+pub const MAX_INTRO_CHARS: usize = 200;
+pub const MAX_DESC_CHARS: usize = 2000;
+pub const MAX_TYPE_CHARS: usize = 100;
+pub const MAX_ICON_CHARS: usize = 1024;
+pub const MAX_PAGE: i64 = 1000;
+
+/// What CreateMNP carries.
+#[derive(Debug, Clone)]
+pub struct NewMiniProgram {
+    pub platform_id: String,
+    pub team_id: Option<String>,
+    pub name: String,
+    pub mnp_type: String,
+    pub icon: String,
+    pub intro: String,
+    pub desc: String,
+}
+
+pub struct MiniPrograms {
+    store: Arc<dyn MetaStore>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Looks up a platform the caller may act on.
+pub async fn owned_platform(
+    store: &dyn MetaStore,
+    caller: &Caller,
+    platform_id: &str,
+) -> Result<Platform, DomainError> {
+    match store.get_platform(platform_id).await? {
+        Some(p) if p.account_id == caller.account_id => Ok(p),
+        _ => Err(DomainError::InvalidPlatformId(platform_id.to_string())),
+    }
+}
+
+fn char_count_between(
+    field: &str,
+    value: &str,
+    max: usize,
+    err: fn(String) -> DomainError,
+) -> Result<String, DomainError> {
+    let trimmed = value.trim();
+    let n = trimmed.chars().count();
+    if n == 0 {
+        return Err(err(format!("{field} is empty; send 1 to {max} characters")));
+    }
+    if n > max {
+        return Err(err(format!(
+            "{field} has {n} characters; send at most {max}"
+        )));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(err(format!(
+            "{field} contains control characters; send plain text"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+impl MiniPrograms {
+    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
+        MiniPrograms { store, clock }
+    }
+
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        new: NewMiniProgram,
+    ) -> Result<String, DomainError> {
+        let platform = owned_platform(self.store.as_ref(), caller, &new.platform_id).await?;
+        let name = char_count_between(
+            "MNPName",
+            &new.name,
+            MAX_NAME_CHARS,
+            DomainError::InvalidMnpName,
+        )?;
+        let mnp_type = char_count_between(
+            "MNPType",
+            &new.mnp_type,
+            MAX_TYPE_CHARS,
+            DomainError::InvalidMnpType,
+        )?;
+        let icon = validate_icon(&new.icon)?;
+        let intro = char_count_between(
+            "MNPIntro",
+            &new.intro,
+            MAX_INTRO_CHARS,
+            DomainError::InvalidMnpIntro,
+        )?;
+        let desc = new.desc.trim().to_string();
+        if desc.chars().count() > MAX_DESC_CHARS {
+            return Err(DomainError::InvalidValue(format!(
+                "MNPDesc has {} characters; send at most {MAX_DESC_CHARS}",
+                desc.chars().count()
+            )));
+        }
+        let team = match new.team_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(team_id) => match self.store.get_team(team_id).await? {
+                Some(t) if t.platform_id == platform.platform_id => t,
+                _ => return Err(DomainError::InvalidTeamId(team_id.to_string())),
+            },
+            None => self
+                .store
+                .default_team(&platform.platform_id)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::InvalidTeamId(
+                        "(none given, and the platform has no team; create one with `mnpd admin team create`)".into(),
+                    )
+                })?,
+        };
+        let now = self.clock.now().unix_timestamp();
+        // An id clash is astronomically rare; retry a few times rather than fail.
+        for _ in 0..5 {
+            let mp = MiniProgram {
+                mnp_id: ids::mini_program_id(),
+                platform_id: platform.platform_id.clone(),
+                team_id: team.team_id.clone(),
+                name: name.clone(),
+                mnp_type: mnp_type.clone(),
+                icon: icon.clone(),
+                intro: intro.clone(),
+                desc: desc.clone(),
+                status: 0,
+                create_user: caller.user.clone(),
+                created_at: now,
+                update_user: caller.user.clone(),
+                updated_at: now,
+            };
+            match self.store.insert_mini_program(&mp).await {
+                Ok(()) => return Ok(mp.mnp_id),
+                Err(StoreError::Conflict(what)) if what == "name" => {
+                    return Err(DomainError::MnpNameTaken(name))
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Internal(
+            "could not allocate a unique MNPId".into(),
+        ))
+    }
+
+    pub async fn detail(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        mnp_id: &str,
+    ) -> Result<MiniProgramListing, DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        self.store
+            .get_mini_program(platform_id, mnp_id)
+            .await?
+            .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        query: MiniProgramQuery,
+    ) -> Result<(i64, Vec<MiniProgramListing>), DomainError> {
+        owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
+        if query.offset < 0 {
+            return Err(DomainError::InvalidValue(format!(
+                "Offset is {}; send 0 or more",
+                query.offset
+            )));
+        }
+        if query.limit < 1 || query.limit > MAX_PAGE {
+            return Err(DomainError::InvalidValue(format!(
+                "Limit is {}; send 1 to {MAX_PAGE}",
+                query.limit
+            )));
+        }
+        Ok(self.store.list_mini_programs(&query).await?)
+    }
+}
+
+fn validate_icon(icon: &str) -> Result<String, DomainError> {
+    let icon = icon.trim();
+    if icon.is_empty() {
+        return Err(DomainError::InvalidMnpIcon(
+            "MNPIcon is empty; send the http(s) URL of the icon image".into(),
+        ));
+    }
+    if icon.len() > MAX_ICON_CHARS {
+        return Err(DomainError::InvalidMnpIcon(format!(
+            "MNPIcon is {} characters long; send a URL of at most {MAX_ICON_CHARS}",
+            icon.len()
+        )));
+    }
+    let lower = icon.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !icon.chars().any(char::is_whitespace) => {
+            Ok(icon.to_string())
+        }
+        _ => Err(DomainError::InvalidMnpIcon(format!(
+            "MNPIcon `{icon}` is not an http(s) URL; send the URL of the icon image, e.g. https://example.com/icon.png"
+        ))),
+    }
+}

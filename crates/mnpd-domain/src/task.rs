@@ -1,0 +1,162 @@
+//! The workers that finish what CreateMNPVersion started: validate the
+//! stored package and record the version. A run is safe to repeat: the
+//! version is recorded in the same transaction that finishes the task, and
+//! only by the holder of the task's lease.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::store::{BlobStore, MetaStore};
+
+pub const SUCCESS_MSG: &str = "Success";
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Identifies this process's claims; unique per process.
+    pub owner: String,
+    pub lease_secs: i64,
+    /// A task claimed this many times without finishing is failed: the
+    /// process keeps dying while handling it.
+    pub max_attempts: i64,
+    pub package_limits: mnpd_package::Limits,
+    /// How often an idle worker looks for work it was not woken for
+    /// (expired leases, tasks recorded by other nodes).
+    pub poll: Duration,
+}
+
+pub struct TaskRunner {
+    store: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+    settings: RunnerSettings,
+}
+
+impl TaskRunner {
+    pub fn new(
+        store: Arc<dyn MetaStore>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        settings: RunnerSettings,
+    ) -> Self {
+        TaskRunner {
+            store,
+            blobs,
+            clock,
+            settings,
+        }
+    }
+
+    /// Claims and finishes one task; false when there was none.
+    pub async fn run_once(&self) -> Result<bool, DomainError> {
+        let now = self.clock.now().unix_timestamp();
+        let Some(task) = self
+            .store
+            .claim_task(&self.settings.owner, now, self.settings.lease_secs)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let owner = &self.settings.owner;
+        if task.attempts > self.settings.max_attempts {
+            let msg = format!(
+                "processing stopped {} times before it could finish (the server was interrupted); create the version again",
+                task.attempts - 1
+            );
+            self.store
+                .fail_task(&task.task_id, owner, &msg, self.now())
+                .await?;
+            return Ok(true);
+        }
+        match self.validate(&task).await {
+            Ok(manifest) => {
+                let version = NewVersion {
+                    mnp_id: task.mnp_id.clone(),
+                    platform_id: task.platform_id.clone(),
+                    version: task.mnp_version.clone(),
+                    intro: task.intro.trim().to_string(),
+                    sha256: task.sha256.clone(),
+                    size: task.size,
+                    manifest,
+                    task_id: task.task_id.clone(),
+                    create_user: task.create_user.clone(),
+                    created_at: self.now(),
+                };
+                let id = self
+                    .store
+                    .complete_task(&task.task_id, owner, &version, self.now())
+                    .await?;
+                if id.is_none() {
+                    tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
+                }
+            }
+            Err(msg) => {
+                self.store
+                    .fail_task(&task.task_id, owner, &msg, self.now())
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    /// The TaskMsg of a failure, or the manifest.
+    async fn validate(&self, task: &Task) -> Result<mnpd_package::Manifest, String> {
+        let blob = match self.blobs.open_local(&task.sha256).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(task_id = %task.task_id, error = %e, "stored package unreadable");
+                return Err(format!(
+                    "the stored package could not be read ({e}); create the version again"
+                ));
+            }
+        };
+        let limits = self.settings.package_limits.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&blob.path)?;
+            let result = mnpd_package::validate(std::io::BufReader::new(file), &limits);
+            drop(blob);
+            Ok::<_, std::io::Error>(result)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(Ok(manifest))) => Ok(manifest),
+            Ok(Ok(Err(e))) => Err(format!("the package is invalid: {e}")),
+            Ok(Err(e)) => Err(format!(
+                "the stored package could not be opened ({e}); create the version again"
+            )),
+            Err(join) => {
+                tracing::error!(task_id = %task.task_id, error = %join, "package validation crashed");
+                Err("the package could not be validated (the validator failed on it); check that it is a zip exported by the IDE".into())
+            }
+        }
+    }
+
+    /// Works until `shutdown` turns true; a task in hand is finished first.
+    pub async fn run(self: Arc<Self>, work: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.run_once().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "task worker could not reach storage; retrying");
+                }
+            }
+            tokio::select! {
+                _ = work.notified() => {}
+                _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

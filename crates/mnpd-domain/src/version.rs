@@ -1,0 +1,204 @@
+//! CreateMNPVersion and DescribeMNPVersion: the synchronous part of adding a
+//! version. The package is downloaded and stored here, then a durable task
+//! is recorded for the workers in [`crate::task`].
+
+use std::sync::Arc;
+
+use mnpd_fetch::{FetchError, Fetcher};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::ids;
+use crate::mini_program::owned_platform;
+use crate::store::{BlobStore, MetaStore, StoreError};
+use crate::version_number::VersionNumber;
+
+pub const MAX_VERSION_INTRO_CHARS: usize = 200;
+
+/// What CreateMNPVersion carries.
+#[derive(Debug, Clone)]
+pub struct NewVersionRequest {
+    pub platform_id: String,
+    pub mnp_id: String,
+    pub version: String,
+    pub file_url: String,
+    pub intro: String,
+}
+
+pub struct Versions {
+    store: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    fetcher: Fetcher,
+    clock: Arc<dyn Clock>,
+    /// Woken when a task is recorded, so idle workers start at once.
+    work: Arc<Notify>,
+}
+
+impl Versions {
+    pub fn new(
+        store: Arc<dyn MetaStore>,
+        blobs: Arc<dyn BlobStore>,
+        fetcher: Fetcher,
+        clock: Arc<dyn Clock>,
+        work: Arc<Notify>,
+    ) -> Self {
+        Versions {
+            store,
+            blobs,
+            fetcher,
+            clock,
+            work,
+        }
+    }
+
+    /// Returns the TaskId. The checks run in the documented order so the
+    /// first problem a caller has is the one reported.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        req: NewVersionRequest,
+    ) -> Result<String, DomainError> {
+        let now = self.clock.now().unix_timestamp();
+        let platform = owned_platform(self.store.as_ref(), caller, &req.platform_id).await?;
+        if let Some(expires_at) = platform.expires_at {
+            if expires_at <= now {
+                return Err(DomainError::PlanExpired {
+                    platform_id: platform.platform_id,
+                    expired_at: format_time(expires_at),
+                });
+            }
+        }
+        if self
+            .store
+            .get_mini_program(&req.platform_id, &req.mnp_id)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::InvalidMnpId(req.mnp_id));
+        }
+        let number = VersionNumber::parse(&req.version).map_err(|why| {
+            DomainError::InvalidMnpVersion(format!(
+                "{why}; send MAJOR.MINOR.PATCH of non-negative integers without leading zeros, e.g. 1.0.0"
+            ))
+        })?;
+        // The same request again while its task lives answers the same task,
+        // so a client retrying after a timeout does not download twice.
+        if let Some(task) = self
+            .store
+            .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
+            .await?
+        {
+            return Ok(task.task_id);
+        }
+        let live = self.store.live_version_numbers(&req.mnp_id).await?;
+        must_exceed(&number, &live).map_err(DomainError::InvalidMnpVersion)?;
+        let intro = req.intro.trim();
+        let intro_chars = intro.chars().count();
+        if intro_chars == 0 || intro_chars > MAX_VERSION_INTRO_CHARS {
+            return Err(DomainError::InvalidMnpVersionIntro(format!(
+                "MNPVersionIntro has {intro_chars} characters after trimming; send 1 to {MAX_VERSION_INTRO_CHARS}"
+            )));
+        }
+
+        let staged = self.blobs.staging_path();
+        let fetched = self
+            .fetcher
+            .fetch_to(&req.file_url, &staged)
+            .await
+            .map_err(|e| match e {
+                FetchError::TooLarge { limit, declared } => {
+                    DomainError::PackageTooLarge { limit, declared }
+                }
+                FetchError::BadUrl(m) | FetchError::Failed(m) => DomainError::DownloadFailed(m),
+                FetchError::Local(m) => DomainError::Internal(m),
+            })?;
+        if let Err(e) = self.blobs.commit(&staged, &fetched.sha256).await {
+            let _ = tokio::fs::remove_file(&staged).await;
+            return Err(e.into());
+        }
+
+        for _ in 0..5 {
+            let task = Task {
+                task_id: ids::task_id(self.clock.now()),
+                platform_id: req.platform_id.clone(),
+                mnp_id: req.mnp_id.clone(),
+                mnp_version: req.version.clone(),
+                file_url: req.file_url.clone(),
+                intro: req.intro.clone(),
+                sha256: fetched.sha256.clone(),
+                size: fetched.size as i64,
+                status: TaskStatus::Pending,
+                msg: "Pending".into(),
+                attempts: 0,
+                mnp_version_id: None,
+                create_user: caller.user.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            let check = |live: &[String]| must_exceed(&number, live);
+            match self.store.insert_task_checked(&task, &check).await {
+                Ok(()) => {
+                    self.work.notify_waiters();
+                    self.work.notify_one();
+                    return Ok(task.task_id);
+                }
+                Err(StoreError::Conflict(what)) if what == "task_id" => continue,
+                Err(StoreError::Conflict(why)) => {
+                    // A concurrent identical request won the race: answer its task.
+                    if let Some(task) = self
+                        .store
+                        .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
+                        .await?
+                    {
+                        return Ok(task.task_id);
+                    }
+                    return Err(DomainError::InvalidMnpVersion(why));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Internal(
+            "could not allocate a unique TaskId".into(),
+        ))
+    }
+
+    /// DescribeMNPVersion: the task of this platform with that id.
+    pub async fn task(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        task_id: &str,
+    ) -> Result<Task, DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        match self.store.get_task(task_id).await? {
+            Some(t) if t.platform_id == platform_id => Ok(t),
+            _ => Err(DomainError::InvalidTaskId(task_id.to_string())),
+        }
+    }
+}
+
+/// A new version must be greater than every live one.
+pub fn must_exceed(new: &VersionNumber, live: &[String]) -> Result<(), String> {
+    let highest = live
+        .iter()
+        .filter_map(|s| VersionNumber::parse(s).ok())
+        .max();
+    match highest {
+        Some(h) if *new <= h => Err(format!(
+            "MNPVersion {new} is not greater than {h}, the highest version this mini program already has (or is processing); send a greater version"
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}

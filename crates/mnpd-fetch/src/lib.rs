@@ -1,0 +1,224 @@
+//! The guarded downloader behind `CreateMNPVersion`'s `FileUrl`.
+//!
+//! A package is streamed to a local file while its SHA-256 is computed and
+//! its size is capped; nothing is ever held whole in memory. The caller
+//! decides where the file lives (normally a temporary folder on the same
+//! file system as the blob store, so committing it is a rename).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+/// Bounds applied to one download.
+#[derive(Debug, Clone)]
+pub struct FetchLimits {
+    pub max_bytes: u64,
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+    pub max_redirects: usize,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        FetchLimits {
+            max_bytes: 20 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(60),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// What a finished download produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes written.
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL cannot be fetched at all (syntax, scheme).
+    #[error("{0}")]
+    BadUrl(String),
+    /// The body is (or announces to be) larger than the cap.
+    #[error("the package is larger than the limit of {limit} bytes{}", declared_note(.declared))]
+    TooLarge { limit: u64, declared: Option<u64> },
+    /// Anything else: DNS, connection, status, timeout, truncated body.
+    #[error("{0}")]
+    Failed(String),
+    /// Writing the local copy failed; not the caller's fault.
+    #[error("could not write the downloaded package locally: {0}")]
+    Local(String),
+}
+
+fn declared_note(declared: &Option<u64>) -> String {
+    match declared {
+        Some(n) => format!(" (the server announced {n} bytes)"),
+        None => String::new(),
+    }
+}
+
+/// A reusable downloader; cheap to clone.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: FetchLimits,
+}
+
+impl Fetcher {
+    pub fn new(limits: FetchLimits) -> Result<Self, FetchError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.total_timeout)
+            .redirect(reqwest::redirect::Policy::limited(limits.max_redirects))
+            .user_agent(concat!("mnpd/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| FetchError::Local(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Fetcher { client, limits })
+    }
+
+    pub fn limits(&self) -> &FetchLimits {
+        &self.limits
+    }
+
+    /// Checks a URL without fetching it: http or https with a host.
+    pub fn check_url(raw: &str) -> Result<url::Url, FetchError> {
+        let url = url::Url::parse(raw.trim()).map_err(|e| {
+            FetchError::BadUrl(format!(
+                "FileUrl `{raw}` is not a valid URL ({e}); send an absolute http:// or https:// URL of the package zip"
+            ))
+        })?;
+        match url.scheme() {
+            "http" | "https" => {}
+            other => {
+                return Err(FetchError::BadUrl(format!(
+                    "FileUrl scheme `{other}` is not supported; send an http:// or https:// URL of the package zip"
+                )))
+            }
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(FetchError::BadUrl(format!(
+                "FileUrl `{raw}` has no host; send an absolute http:// or https:// URL"
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Downloads `raw_url` into `dest` (created or truncated). On any error
+    /// the partial file is removed.
+    pub async fn fetch_to(&self, raw_url: &str, dest: &Path) -> Result<Fetched, FetchError> {
+        let url = Self::check_url(raw_url)?;
+        let outcome = tokio::time::timeout(self.limits.total_timeout, self.stream(url, dest)).await;
+        let result = match outcome {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Failed(format!(
+                "the download did not finish within {} s; serve the package faster or raise --download-timeout",
+                self.limits.total_timeout.as_secs()
+            ))),
+        };
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(dest).await;
+        }
+        result
+    }
+
+    async fn stream(&self, url: url::Url, dest: &Path) -> Result<Fetched, FetchError> {
+        let shown = redact(&url);
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| FetchError::Failed(describe(&shown, &e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Failed(format!(
+                "GET {shown} answered HTTP {status}; FileUrl must answer 200 with the package zip"
+            )));
+        }
+        let limit = self.limits.max_bytes;
+        if let Some(len) = response.content_length() {
+            if len > limit {
+                return Err(FetchError::TooLarge {
+                    limit,
+                    declared: Some(len),
+                });
+            }
+        }
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| FetchError::Local(e.to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| FetchError::Failed(describe(&shown, &e)))?;
+            let Some(chunk) = chunk else { break };
+            size += chunk.len() as u64;
+            // Enforced on the bytes actually received: a server may lie in
+            // Content-Length or send none.
+            if size > limit {
+                return Err(FetchError::TooLarge {
+                    limit,
+                    declared: None,
+                });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| FetchError::Local(e.to_string()))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| FetchError::Local(e.to_string()))?;
+        Ok(Fetched {
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+/// The URL as it may appear in messages: without user info or query, which
+/// may carry credentials.
+fn redact(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        shown.set_query(Some("…"));
+    }
+    shown.to_string()
+}
+
+fn describe(shown: &str, e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_redirect() {
+        "followed too many redirects".to_string()
+    } else if e.is_connect() {
+        format!("could not connect ({})", root_cause(e))
+    } else if e.is_body() || e.is_decode() {
+        format!("the body was cut short or unreadable ({})", root_cause(e))
+    } else {
+        root_cause(e)
+    };
+    format!("GET {shown} failed: {what}; check that FileUrl is reachable from the mnpd server")
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! The one table from failures to TencentCloud error codes. Every variant of
+//! every error mnpd can answer is matched here, exhaustively: adding a
+//! variant without a code does not compile.
+
+use mnpd_api::params::ParamError;
+use mnpd_api::ErrorCode;
+use mnpd_domain::DomainError;
+use mnpd_wire::WireError;
+
+/// Anything a request can fail with.
+#[derive(Debug)]
+pub enum ApiError {
+    Wire(WireError),
+    Param(ParamError),
+    Domain(DomainError),
+    BodyTooLarge {
+        limit: usize,
+    },
+    BodyUnreadable(String),
+    SecretIdNotFound(String),
+    SignatureFailure,
+    SignatureExpire {
+        timestamp: i64,
+        now: i64,
+        skew: i64,
+    },
+    NoSuchVersion(String),
+    InvalidAction(String),
+    UnsupportedOperation(String),
+    UnsupportedRegion(String),
+    RequestLimitExceeded {
+        action: String,
+    },
+    /// A panic or other fault; the message is logged, not sent.
+    Internal(String),
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::Domain(e)
+    }
+}
+
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> Self {
+        ApiError::Param(e)
+    }
+}
+
+impl ApiError {
+    /// The wire code and the message the caller reads.
+    pub fn to_wire(&self) -> (ErrorCode, String) {
+        use ErrorCode as C;
+        match self {
+            ApiError::Wire(e) => match e {
+                WireError::MissingParameter(_) => (C::MissingParameter, e.to_string()),
+                WireError::InvalidAuthorization(_) => (C::AuthFailureInvalidAuthorization, e.to_string()),
+                WireError::InvalidParameter(_) => (C::InvalidParameter, e.to_string()),
+            },
+            ApiError::Param(e) => match e {
+                ParamError::Missing { .. } | ParamError::WrongType { .. } | ParamError::TooDeep { .. } => {
+                    (C::InvalidParameterValueExistMismatchParameterType, e.to_string())
+                }
+                ParamError::Unknown { .. } => (C::UnknownParameter, e.to_string()),
+            },
+            ApiError::Domain(DomainError::Internal(_)) => (
+                C::InternalError,
+                "internal error; retry, and report the RequestId if it persists".into(),
+            ),
+            ApiError::Domain(e) => (domain_code(e), e.to_string()),
+            ApiError::BodyTooLarge { limit } => (
+                C::RequestSizeLimitExceeded,
+                format!("the request body is larger than {limit} bytes; send a smaller request (packages travel by FileUrl, not in the body)"),
+            ),
+            ApiError::BodyUnreadable(why) => (
+                C::InvalidParameter,
+                format!("the request body could not be read ({why}); send a complete body"),
+            ),
+            ApiError::SecretIdNotFound(id) => (
+                C::AuthFailureSecretIdNotFound,
+                format!("SecretId `{id}` does not exist or is disabled; sign with an enabled key (`mnpd admin key list`)"),
+            ),
+            ApiError::SignatureFailure => (
+                C::AuthFailureSignatureFailure,
+                "the signature does not match; sign the request with the SecretKey of this SecretId, over exactly the bytes and headers sent".into(),
+            ),
+            ApiError::SignatureExpire { timestamp, now, skew } => (
+                C::AuthFailureSignatureExpire,
+                format!("the request timestamp {timestamp} is more than {skew} s away from the server time {now}; sync the client clock and sign again"),
+            ),
+            ApiError::NoSuchVersion(v) => (
+                C::NoSuchVersion,
+                format!("API version `{v}` does not exist for tcmpp; send Version 2024-08-01"),
+            ),
+            ApiError::InvalidAction(a) => (
+                C::InvalidAction,
+                format!("`{a}` is not an action of tcmpp 2024-08-01; check the action name and its case"),
+            ),
+            ApiError::UnsupportedOperation(a) => (
+                C::UnsupportedOperation,
+                format!("{a} is a tcmpp action that this mnpd server does not implement yet"),
+            ),
+            ApiError::UnsupportedRegion(r) => (
+                C::UnsupportedRegion,
+                format!("region `{r}` is not served here; send one of the regions this server is configured with (--regions)"),
+            ),
+            ApiError::RequestLimitExceeded { action } => (
+                C::RequestLimitExceeded,
+                format!("too many {action} requests from this account; slow down and retry after a moment"),
+            ),
+            ApiError::Internal(_) => (
+                C::InternalError,
+                "internal error; retry, and report the RequestId if it persists".into(),
+            ),
+        }
+    }
+}
+
+/// The domain half of the table.
+pub fn domain_code(e: &DomainError) -> ErrorCode {
+    use ErrorCode as C;
+    match e {
+        DomainError::InvalidPlatformId(_) => C::InvalidParameterValueInvalidPlatformId,
+        DomainError::PlanExpired { .. } => C::FailedOperationPackageAlreadyExpired,
+        DomainError::InvalidMnpId(_) => C::InvalidParameterValueInvalidMNPId,
+        DomainError::InvalidMnpVersion(_) => C::InvalidParameterValueInvalidMNPVersion,
+        DomainError::InvalidMnpVersionIntro(_) => C::InvalidParameterValueInvalidMNPVersionIntro,
+        DomainError::PackageTooLarge { .. } => C::InvalidParameterValueMNPFileSizExceedLimit,
+        DomainError::DownloadFailed(_) => C::FailedOperationFileDownloadFailed,
+        DomainError::InvalidTaskId(_) => C::InvalidParameterValueInvalidMNPVersionTaskId,
+        DomainError::InvalidMnpName(_) => C::InvalidParameterValueInvalidMNPName,
+        DomainError::MnpNameTaken(_) => C::InvalidParameterValueMiniProgramNameAlreadyExist,
+        DomainError::InvalidMnpIcon(_) => C::InvalidParameterValueInvalidMNPIcon,
+        DomainError::InvalidMnpIntro(_) => C::InvalidParameterValueInvalidMNPIntro,
+        DomainError::InvalidMnpType(_) => C::InvalidParameterValueInvalidMNPType,
+        DomainError::InvalidTeamId(_) => C::InvalidParameterValueInvalidTeamId,
+        DomainError::InvalidValue(_) => C::InvalidParameterValue,
+        DomainError::Unavailable(_) => C::ResourceUnavailable,
+        DomainError::Internal(_) => C::InternalError,
+    }
+}
+
+impl ApiError {
+    /// Whether the failure is the server's (logged as an error).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Internal(_) | ApiError::Domain(DomainError::Internal(_))
+        )
+    }
+}

@@ -1,0 +1,172 @@
+//! The request path: body -> wire decode -> authenticate -> route -> rate
+//! limit -> parameters -> handler -> envelope.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Request;
+use axum::response::Response;
+use futures::FutureExt;
+use mnpd_api::Action;
+use mnpd_domain::entity::Caller;
+use mnpd_wire::{IncomingRequest, Params};
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use crate::envelope;
+use crate::errors::ApiError;
+use crate::handlers;
+use crate::AppState;
+
+pub const API_VERSION: &str = "2024-08-01";
+
+/// A request that passed the gateway, as handlers see it.
+pub struct Call {
+    pub action: Action,
+    pub caller: Caller,
+    pub params: Map<String, Value>,
+}
+
+pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let request_id = envelope::new_request_id();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, action = tracing::field::Empty);
+    let started = std::time::Instant::now();
+    let outcome = AssertUnwindSafe(process(&state, request).instrument(span.clone()))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ApiError::Internal(format!("panic: {what}")))
+        });
+    let _enter = span.enter();
+    match outcome {
+        Ok(fields) => {
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ok");
+            envelope::success(fields, &request_id)
+        }
+        Err(e) => {
+            let (code, message) = e.to_wire();
+            if e.is_internal() {
+                tracing::error!(code = code.as_str(), error = ?e, "request failed");
+            } else {
+                tracing::info!(
+                    code = code.as_str(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "refused"
+                );
+            }
+            envelope::error(code, &message, &request_id)
+        }
+    }
+}
+
+async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String, Value>, ApiError> {
+    let (parts, body) = request.into_parts();
+    let limit = state.settings.max_body_bytes;
+    if let Some(len) = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(ApiError::BodyTooLarge { limit });
+        }
+    }
+    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_length_limit(&e) {
+            ApiError::BodyTooLarge { limit }
+        } else {
+            ApiError::BodyUnreadable(e.to_string())
+        }
+    })?;
+    let query = parts.uri.query().unwrap_or("");
+    let wire = mnpd_wire::decode(&IncomingRequest {
+        method: parts.method.as_str(),
+        headers: &parts.headers,
+        query,
+        body: &body,
+    })
+    .map_err(ApiError::Wire)?;
+    tracing::Span::current().record("action", wire.action.as_str());
+
+    let now = state.clock.now().unix_timestamp();
+    let skew = state.settings.max_clock_skew_secs;
+    if (now - wire.timestamp).abs() > skew {
+        return Err(ApiError::SignatureExpire {
+            timestamp: wire.timestamp,
+            now,
+            skew,
+        });
+    }
+    let key = state
+        .store
+        .find_api_key(&wire.secret_id)
+        .await
+        .map_err(|e| ApiError::Domain(e.into()))?
+        .filter(|k| k.enabled)
+        .ok_or_else(|| ApiError::SecretIdNotFound(wire.secret_id.clone()))?;
+    if !wire.proof.verify(&key.secret_key) {
+        return Err(ApiError::SignatureFailure);
+    }
+    if wire.version != API_VERSION {
+        return Err(ApiError::NoSuchVersion(wire.version));
+    }
+    let action = Action::from_name(&wire.action)
+        .ok_or_else(|| ApiError::InvalidAction(wire.action.clone()))?;
+    if let Some(region) = wire.region.as_deref().filter(|r| !r.is_empty()) {
+        if !state.settings.regions.iter().any(|r| r == region) {
+            return Err(ApiError::UnsupportedRegion(region.to_string()));
+        }
+    }
+    let Some(handler) = handlers::handler_of(action) else {
+        return Err(ApiError::UnsupportedOperation(action.name().to_string()));
+    };
+    if !state
+        .limiter
+        .admit(&format!("{}:{}", key.account_id, action.name()))
+    {
+        return Err(ApiError::RequestLimitExceeded {
+            action: action.name().to_string(),
+        });
+    }
+    let params = match wire.params {
+        Params::Json(map) => map,
+        Params::Flat(flat) => mnpd_api::params::from_flat(action, &flat)?,
+    };
+    mnpd_api::params::validate(action, &params)?;
+    let user = state
+        .store
+        .get_account(key.account_id)
+        .await
+        .map_err(|e| ApiError::Domain(e.into()))?
+        .map(|a| a.name)
+        .unwrap_or_else(|| key.secret_id.clone());
+    let call = Call {
+        action,
+        caller: Caller {
+            account_id: key.account_id,
+            user,
+        },
+        params,
+    };
+    handler(state, call).await
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}

@@ -1,0 +1,168 @@
+//! `mnpd admin`: operator commands on a data directory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use mnpd_domain::admin::Admin;
+use mnpd_domain::clock::SystemClock;
+use serde_json::json;
+
+use crate::cli::*;
+
+pub const DB_FILE: &str = "mnpd.db";
+
+pub async fn open_store(data_dir: &Path) -> Result<Arc<mnpd_backend::SqliteStore>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let store = mnpd_backend::SqliteStore::open(&data_dir.join(DB_FILE))
+        .await
+        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn parse_time(s: &str) -> Result<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .with_context(|| {
+            format!("--expires-at `{s}` is not RFC 3339, e.g. 2030-01-01T00:00:00Z")
+        })?;
+    Ok(t.unix_timestamp())
+}
+
+/// Prints `value` as JSON, or `text` for people.
+fn emit(json_out: bool, value: serde_json::Value, text: String) {
+    if json_out {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+pub async fn run(args: AdminArgs) -> Result<()> {
+    let store = open_store(&args.data_dir).await?;
+    let admin = Admin::new(store.clone(), Arc::new(SystemClock));
+    let j = args.json;
+    match args.command {
+        AdminCommand::Account(AccountCommand::Create {
+            name,
+            secret_id,
+            secret_key,
+        }) => {
+            let (account, key) = admin
+                .create_account(&name, secret_id.as_deref(), secret_key.as_deref())
+                .await?;
+            // A key the operator chose is never echoed; a generated one is
+            // shown this once.
+            let shown_key = key.generated.then(|| key.key.secret_key.clone());
+            emit(
+                j,
+                json!({"AccountId": account.id, "Name": account.name, "SecretId": key.key.secret_id, "SecretKey": shown_key}),
+                format!(
+                    "account {} ({})\nSecretId  {}{}",
+                    account.id,
+                    account.name,
+                    key.key.secret_id,
+                    shown_key
+                        .map(|k| format!("\nSecretKey {k}   (shown once; store it now)"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        AdminCommand::Key(KeyCommand::Create {
+            of,
+            secret_id,
+            secret_key,
+        }) => {
+            let key = admin
+                .create_key(&of, secret_id.as_deref(), secret_key.as_deref())
+                .await?;
+            let shown_key = key.generated.then(|| key.key.secret_key.clone());
+            emit(
+                j,
+                json!({"AccountId": key.key.account_id, "SecretId": key.key.secret_id, "SecretKey": shown_key}),
+                format!(
+                    "SecretId  {}{}",
+                    key.key.secret_id,
+                    shown_key
+                        .map(|k| format!("\nSecretKey {k}   (shown once; store it now)"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        AdminCommand::Key(KeyCommand::List) => {
+            let keys = admin.list_keys().await?;
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| json!({"SecretId": k.secret_id, "AccountId": k.account_id, "Enabled": k.enabled, "CreatedAt": k.created_at}))
+                .collect();
+            let text = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}  account {}  {}",
+                        k.secret_id,
+                        k.account_id,
+                        if k.enabled { "enabled" } else { "disabled" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            emit(j, json!(rows), text);
+        }
+        AdminCommand::Key(KeyCommand::Disable { secret_id }) => {
+            admin.set_key_enabled(&secret_id, false).await?;
+            emit(
+                j,
+                json!({"SecretId": secret_id, "Enabled": false}),
+                format!("{secret_id} disabled"),
+            );
+        }
+        AdminCommand::Key(KeyCommand::Enable { secret_id }) => {
+            admin.set_key_enabled(&secret_id, true).await?;
+            emit(
+                j,
+                json!({"SecretId": secret_id, "Enabled": true}),
+                format!("{secret_id} enabled"),
+            );
+        }
+        AdminCommand::Platform(PlatformCommand::Create {
+            secret_id,
+            platform_id,
+            name,
+            expires_at,
+        }) => {
+            let expires = expires_at.as_deref().map(parse_time).transpose()?;
+            let (p, team) = admin
+                .create_platform(&secret_id, platform_id.as_deref(), name.as_deref(), expires)
+                .await?;
+            emit(
+                j,
+                json!({"PlatformId": p.platform_id, "AccountId": p.account_id, "ExpiresAt": p.expires_at, "TeamId": team.team_id}),
+                format!("PlatformId {}\nTeamId     {}", p.platform_id, team.team_id),
+            );
+        }
+        AdminCommand::Platform(PlatformCommand::List) => {
+            let ps = admin.list_platforms().await?;
+            let rows: Vec<_> = ps
+                .iter()
+                .map(|p| json!({"PlatformId": p.platform_id, "AccountId": p.account_id, "Name": p.name, "ExpiresAt": p.expires_at}))
+                .collect();
+            let text = ps
+                .iter()
+                .map(|p| format!("{}  account {}  {}", p.platform_id, p.account_id, p.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            emit(j, json!(rows), text);
+        }
+        AdminCommand::Team(TeamCommand::Create { platform_id, name }) => {
+            let team = admin.create_team(&platform_id, name.as_deref()).await?;
+            emit(
+                j,
+                json!({"TeamId": team.team_id, "PlatformId": team.platform_id, "Name": team.name}),
+                format!("TeamId {}", team.team_id),
+            );
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Command line and settings. Precedence: built-in defaults < `MNPD_*`
+//! environment variables < flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The public TencentCloud region names accepted by default.
+pub const DEFAULT_REGIONS: &str = "ap-guangzhou,ap-shanghai,ap-nanjing,ap-beijing,ap-chengdu,ap-chongqing,ap-hongkong,ap-singapore,ap-jakarta,ap-seoul,ap-tokyo,ap-mumbai,ap-bangkok,na-siliconvalley,na-ashburn,na-toronto,sa-saopaulo,eu-frankfurt,eu-moscow";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mnpd",
+    version,
+    about = "A self-hosted mini program platform server speaking the TCMPP API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Operator commands on a data directory (safe while the server runs).
+    Admin(AdminArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MNPD_LISTEN", default_value = "127.0.0.1:9080")]
+    pub listen: SocketAddr,
+    /// Where metadata (SQLite) and packages live.
+    #[arg(long, env = "MNPD_DATA_DIR", default_value = "./mnpd-data")]
+    pub data_dir: PathBuf,
+    /// PEM certificate chain; with --tls-key, serve HTTPS.
+    #[arg(long, env = "MNPD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "MNPD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests per second per account and action (token bucket, burst equal).
+    #[arg(long, env = "MNPD_RATE_LIMIT", default_value_t = 20)]
+    pub rate_limit: u32,
+    /// Largest package CreateMNPVersion accepts, in bytes.
+    #[arg(long, env = "MNPD_MAX_PACKAGE_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_package_bytes: u64,
+    /// Seconds a package download may take in all.
+    #[arg(long, env = "MNPD_DOWNLOAD_TIMEOUT", default_value_t = 60)]
+    pub download_timeout: u64,
+    /// Task workers validating packages.
+    #[arg(long, env = "MNPD_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// Accepted X-TC-Region values, comma-separated.
+    #[arg(long, env = "MNPD_REGIONS", default_value = DEFAULT_REGIONS, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Log line format.
+    #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    #[arg(
+        long,
+        env = "MNPD_DATA_DIR",
+        default_value = "./mnpd-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Accounts (a tenant with API keys and platforms).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Platforms.
+    #[command(subcommand)]
+    Platform(PlatformCommand),
+    /// Teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// A new account and its first API key (random unless given).
+    Create {
+        #[arg(long, default_value = "admin")]
+        name: String,
+        #[arg(long, requires = "secret_key")]
+        secret_id: Option<String>,
+        #[arg(long, requires = "secret_id")]
+        secret_key: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Another key for the account that owns --of.
+    Create {
+        /// An existing SecretId of the account.
+        #[arg(long = "of")]
+        of: String,
+        #[arg(long, requires = "secret_key")]
+        secret_id: Option<String>,
+        #[arg(long, requires = "secret_id")]
+        secret_key: Option<String>,
+    },
+    /// Every key (never the secret).
+    List,
+    /// Refuse requests signed with this key from now on.
+    Disable { secret_id: String },
+    /// Accept this key again.
+    Enable { secret_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlatformCommand {
+    /// A platform of the account owning --secret-id, with a default team.
+    Create {
+        #[arg(long)]
+        secret_id: String,
+        #[arg(long)]
+        platform_id: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// End of the plan (RFC 3339); no new versions after it.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCommand {
+    Create {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}

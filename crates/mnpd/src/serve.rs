@@ -1,0 +1,274 @@
+//! `mnpd serve`: wiring and lifetime of the server process.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use mnpd_backend::{FsBlobStore, InProcessLimiter};
+use mnpd_domain::admin::{Admin, Bootstrap};
+use mnpd_domain::clock::{Clock, SystemClock};
+use mnpd_domain::mini_program::MiniPrograms;
+use mnpd_domain::store::{BlobStore, MetaStore};
+use mnpd_domain::task::{RunnerSettings, TaskRunner};
+use mnpd_domain::version::Versions;
+use mnpd_server::{AppState, GatewaySettings};
+use tokio::sync::{watch, Notify};
+
+use crate::admin::open_store;
+use crate::cli::{LogFormat, ServeArgs};
+
+pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MNPD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    init_logging(args.log_format);
+    let started = std::time::Instant::now();
+    if args.workers == 0 {
+        anyhow::bail!("--workers must be at least 1");
+    }
+    let store = open_store(&args.data_dir).await?;
+    let meta: Arc<dyn MetaStore> = store.clone();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let blobs: Arc<dyn BlobStore> = Arc::new(
+        FsBlobStore::open(&args.data_dir)
+            .with_context(|| format!("opening package storage in {}", args.data_dir.display()))?,
+    );
+
+    bootstrap(&args, meta.clone(), clock.clone()).await?;
+
+    // One node owns this data directory: tasks left running by a previous
+    // process are free to be claimed now, and its partial downloads are junk.
+    let released = meta.expire_all_leases().await?;
+    if released > 0 {
+        tracing::warn!(
+            tasks = released,
+            "resuming tasks interrupted by the previous run"
+        );
+    }
+    let cleaned = blobs.clean_staging(0).await?;
+    if cleaned > 0 {
+        tracing::info!(
+            files = cleaned,
+            "removed partial downloads of the previous run"
+        );
+    }
+    let collected = collect_unreferenced(meta.as_ref(), blobs.as_ref()).await?;
+    if collected > 0 {
+        tracing::info!(
+            blobs = collected,
+            "removed packages no version or task refers to"
+        );
+    }
+
+    let fetcher = mnpd_fetch::Fetcher::new(mnpd_fetch::FetchLimits {
+        max_bytes: args.max_package_bytes,
+        connect_timeout: Duration::from_secs(args.download_timeout.clamp(1, 10)),
+        total_timeout: Duration::from_secs(args.download_timeout.max(1)),
+        max_redirects: 5,
+    })?;
+    let work = Arc::new(Notify::new());
+    let state = Arc::new(AppState {
+        store: meta.clone(),
+        clock: clock.clone(),
+        limiter: Arc::new(InProcessLimiter::new(args.rate_limit)),
+        mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
+        versions: Versions::new(
+            meta.clone(),
+            blobs.clone(),
+            fetcher,
+            clock.clone(),
+            work.clone(),
+        ),
+        settings: GatewaySettings {
+            regions: args.regions.clone(),
+            ..GatewaySettings::default()
+        },
+    });
+
+    let (stop_workers, stopped) = watch::channel(false);
+    let runner = Arc::new(TaskRunner::new(
+        meta.clone(),
+        blobs.clone(),
+        clock.clone(),
+        RunnerSettings {
+            owner: format!("mnpd-{}", uuid_like()),
+            lease_secs: 300,
+            max_attempts: 3,
+            package_limits: mnpd_package::Limits::default(),
+            poll: Duration::from_secs(2),
+        },
+    ));
+    let workers: Vec<_> = (0..args.workers)
+        .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
+        .collect();
+
+    let app = mnpd_server::router(state);
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("listening on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %format!("{scheme}://{local}"),
+        data_dir = %args.data_dir.display(),
+        workers = args.workers,
+        ready_ms = started.elapsed().as_millis() as u64,
+        "mnpd ready"
+    );
+    println!("mnpd listening on {scheme}://{local}");
+    let _ = std::io::stdout().flush();
+
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .context("loading --tls-cert / --tls-key")?;
+            let handle = axum_server::Handle::new();
+            let on_signal = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                on_signal.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener, config)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
+
+    tracing::info!("no more requests; letting workers finish their tasks");
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    store.close().await;
+    tracing::info!("mnpd stopped");
+    Ok(())
+}
+
+/// Deletes stored packages that no version or live task names: those of
+/// failed tasks, and those of requests interrupted between storing the
+/// package and recording the task. Safe only before requests are served.
+async fn collect_unreferenced(meta: &dyn MetaStore, blobs: &dyn BlobStore) -> Result<u64> {
+    let referenced: std::collections::HashSet<String> =
+        meta.referenced_blobs().await?.into_iter().collect();
+    let mut removed = 0;
+    for sha256 in blobs.list().await? {
+        if !referenced.contains(&sha256) {
+            blobs.delete(&sha256).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// First start on an empty store: the account, key, platform and team a
+/// user needs to make the first call.
+async fn bootstrap(
+    args: &ServeArgs,
+    meta: Arc<dyn MetaStore>,
+    clock: Arc<dyn Clock>,
+) -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let admin = Admin::new(meta, clock);
+    let created = admin
+        .bootstrap(
+            env("MNPD_BOOTSTRAP_SECRET_ID").as_deref(),
+            env("MNPD_BOOTSTRAP_SECRET_KEY").as_deref(),
+            env("MNPD_BOOTSTRAP_PLATFORM_ID").as_deref(),
+        )
+        .await?;
+    let Some(Bootstrap {
+        key,
+        platform,
+        team,
+        ..
+    }) = created
+    else {
+        return Ok(());
+    };
+    println!("mnpd: first start, created an account");
+    println!("  SecretId   {}", key.key.secret_id);
+    if key.generated {
+        // Generated here: shown this once and kept in a file only the
+        // operator can read; a key given by the operator is never echoed.
+        println!("  SecretKey  {}   (shown once)", key.key.secret_key);
+        let path = args.data_dir.join(CREDENTIALS_FILE);
+        write_private(
+            &path,
+            &format!(
+                "TENCENTCLOUD_SECRET_ID={}\nTENCENTCLOUD_SECRET_KEY={}\nMNPD_PLATFORM_ID={}\nMNPD_TEAM_ID={}\n",
+                key.key.secret_id, key.key.secret_key, platform.platform_id, team.team_id
+            ),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+        println!("  (also written to {})", path.display());
+    }
+    println!("  PlatformId {}", platform.platform_id);
+    println!("  TeamId     {}", team.team_id);
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}
