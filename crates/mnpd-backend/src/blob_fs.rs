@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use mnpd_domain::store::{BlobStore, LocalBlob, StoreError, StoreResult};
+use mnpd_domain::store::{BlobStore, BlobStream, LocalBlob, StoreError, StoreResult};
 
 pub struct FsBlobStore {
     blobs: PathBuf,
@@ -110,6 +110,30 @@ impl BlobStore for FsBlobStore {
         Ok(out)
     }
 
+    async fn read(&self, sha256: &str, range: Option<(u64, u64)>) -> StoreResult<BlobStream> {
+        use futures::StreamExt;
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        valid_hash(sha256)?;
+        let mut file = tokio::fs::File::open(self.path_of(sha256))
+            .await
+            .map_err(io)?;
+        let total_size = file.metadata().await.map_err(io)?.len();
+        let (start, len) = match range {
+            None => (0, total_size),
+            Some((start, end)) if start <= end && end < total_size => (start, end - start + 1),
+            Some((start, end)) => {
+                return Err(StoreError::Other(format!(
+                    "range {start}-{end} is outside a blob of {total_size} bytes"
+                )))
+            }
+        };
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(io)?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024).boxed();
+        Ok(BlobStream { total_size, body })
+    }
+
     async fn clean_staging(&self, older_than_secs: u64) -> StoreResult<u64> {
         let cutoff = SystemTime::now() - Duration::from_secs(older_than_secs);
         let mut removed = 0;
@@ -146,6 +170,31 @@ mod tests {
         store.delete(&sha).await.unwrap();
         assert!(!store.exists(&sha).await.unwrap());
         assert!(store.open_local(&sha).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_whole_and_ranges() {
+        use futures::TryStreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let sha = "c".repeat(64);
+        let staged = store.staging_path();
+        tokio::fs::write(&staged, b"0123456789").await.unwrap();
+        store.commit(&staged, &sha).await.unwrap();
+        let collect = |s: BlobStream| async move {
+            let parts: Vec<bytes::Bytes> = s.body.try_collect().await.unwrap();
+            (s.total_size, parts.concat())
+        };
+        assert_eq!(
+            collect(store.read(&sha, None).await.unwrap()).await,
+            (10, b"0123456789".to_vec())
+        );
+        assert_eq!(
+            collect(store.read(&sha, Some((2, 4))).await.unwrap()).await,
+            (10, b"234".to_vec())
+        );
+        assert!(store.read(&sha, Some((5, 10))).await.is_err());
+        assert!(store.read(&"d".repeat(64), None).await.is_err());
     }
 
     #[tokio::test]

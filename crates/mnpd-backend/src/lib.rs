@@ -2,9 +2,13 @@
 //! metadata in SQLite, packages in a folder, rate limits in process.
 
 pub mod blob_fs;
+pub mod blob_s3;
 pub mod limiter;
+pub mod redis_limiter;
 pub mod sqlite;
 
 pub use blob_fs::FsBlobStore;
+pub use blob_s3::{S3BlobStore, S3Settings};
 pub use limiter::InProcessLimiter;
+pub use redis_limiter::{RedisLimiter, RedisLimiterOptions};
 pub use sqlite::SqliteStore;

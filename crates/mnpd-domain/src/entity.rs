@@ -67,6 +67,48 @@ pub struct MiniProgram {
 pub struct MiniProgramListing {
     pub mini_program: MiniProgram,
     pub team_name: String,
+    /// The online version's MNPVersionId and number, if one is online.
+    pub online: Option<(i64, String)>,
+}
+
+impl MiniProgramListing {
+    /// Users get a version of it: one is online and it is not removed.
+    pub fn is_served(&self) -> bool {
+        self.online.is_some() && self.mini_program.status != 2
+    }
+}
+
+/// A host application: the superapp that loads the platform's mini
+/// programs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// "app-" and 10 of [a-z0-9].
+    pub application_id: String,
+    /// A number the store gives it, never reused (`AppIdentityID`); 0
+    /// before it is stored.
+    pub number: i64,
+    pub platform_id: String,
+    pub team_id: String,
+    pub name: String,
+    pub logo: String,
+    pub intro: String,
+    pub remark: String,
+    /// Package names; empty when not configured.
+    pub android_app_key: String,
+    pub ios_app_key: String,
+    /// 1 test, 2 formal.
+    pub application_type: i64,
+    pub create_user: String,
+    pub created_at: i64,
+    pub update_user: String,
+    pub updated_at: i64,
+}
+
+/// An application with what listings show next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationListing {
+    pub application: Application,
+    pub team_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,4 +185,127 @@ pub struct NewVersion {
 pub struct Version {
     pub mnp_version_id: i64,
     pub new: NewVersion,
+}
+
+/// Approval states, as the wire shows them.
+pub mod approval_status {
+    pub const PROCESSING: i64 = 1;
+    pub const REJECTED: i64 = 2;
+    pub const APPROVED: i64 = 3;
+    pub const CANCELLED: i64 = 4;
+}
+
+/// A request to approve a version for the platform's host applications:
+/// one item per application, each decided on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub approval_no: String,
+    pub platform_id: String,
+    pub mnp_id: String,
+    pub mnp_version_id: i64,
+    pub status: i64,
+    pub apply_user: String,
+    pub apply_time: i64,
+    pub updated_at: i64,
+    pub items: Vec<ApprovalItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalItem {
+    pub application_id: String,
+    pub status: i64,
+    pub note: String,
+    pub approval_user: String,
+    pub approval_time: i64,
+}
+
+/// One line of an approval listing: an item with what it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalListing {
+    pub approval: Approval,
+    pub item: ApprovalItem,
+    pub mnp_version: String,
+    pub mini_program: MiniProgram,
+    pub team_name: String,
+    pub application_name: String,
+    pub application_logo: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseKind {
+    Release,
+    Rollback,
+}
+
+impl ReleaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseKind::Release => "release",
+            ReleaseKind::Rollback => "rollback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "release" => Some(ReleaseKind::Release),
+            "rollback" => Some(ReleaseKind::Rollback),
+            _ => None,
+        }
+    }
+}
+
+/// A change of the online version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRecord {
+    pub release_id: i64,
+    pub version: Version,
+    pub kind: ReleaseKind,
+    pub release_user: String,
+    pub released_at: i64,
+}
+
+/// What a release or rollback decision needs to know, read in the same
+/// transaction that applies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseState {
+    /// The record that made the current online version, if any.
+    pub online: Option<ReleaseRecord>,
+    /// Whether the target version was ever released (not rolled back to).
+    pub target_released: bool,
+    /// Status of the target version's latest approval, if any.
+    pub target_approval: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewKind {
+    /// ConfigureMNPPreview: the preview version and its entrance path.
+    Preview,
+    /// ModifyMNPVersionPreview: the trial version and its test path.
+    Trial,
+}
+
+impl PreviewKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreviewKind::Preview => "preview",
+            PreviewKind::Trial => "trial",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "preview" => Some(PreviewKind::Preview),
+            "trial" => Some(PreviewKind::Trial),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub mnp_id: String,
+    pub kind: PreviewKind,
+    pub mnp_version_id: i64,
+    pub entrance_path: String,
+    pub updated_at: i64,
 }

@@ -41,6 +41,62 @@ pub enum DomainError {
     /// specific code.
     #[error("{0}")]
     InvalidValue(String),
+    // Host applications, mini program management, categories.
+    #[error("{0}")]
+    TooManyMnpTypes(String),
+    #[error("{0}")]
+    InvalidApplicationName(String),
+    #[error("{0}")]
+    InvalidApplicationIntro(String),
+    #[error("{0}")]
+    InvalidApplicationRemark(String),
+    #[error("a host application named `{0}` already exists on this platform; choose another ApplicationName")]
+    ApplicationNameTaken(String),
+    /// TeamId of CreateApplication, which is required (unlike CreateMNP's).
+    #[error("{0}")]
+    InvalidApplicationTeamId(String),
+    #[error("{0}")]
+    InvalidAppPackageName(String),
+    #[error("ApplicationId `{0}` is not a host application of this platform; send an ApplicationId returned by CreateApplication or listed by DescribeApplicationList")]
+    InvalidApplicationId(String),
+    #[error("host application `{0}` is part of a mini program version approval, so it cannot be deleted; it stays as long as an approval refers to it")]
+    ApplicationInUse(String),
+    // Lifecycle: approval, release, rollback, preview.
+    #[error("MNPVersionId {0} is not a version of a mini program of this platform; send an MNPVersionId listed by DescribeMNPAllStageVersions")]
+    InvalidMnpVersionId(i64),
+    #[error("{0}")]
+    ApprovalExists(String),
+    #[error("ApplyAction `{0}` is not supported; send `submit` or `cancel`")]
+    InvalidApplyAction(String),
+    #[error("{0}")]
+    ApprovalStatus(String),
+    #[error("ApprovalNo `{0}` is not an approval of this platform; send an ApprovalNo listed by DescribeMNPApprovalList")]
+    InvalidApprovalNo(String),
+    #[error("ApprovalItems is empty; send one item per host application with AppId and ApprovalResult (2 reject, 3 approve)")]
+    ApprovalItemsEmpty,
+    #[error("{0}")]
+    ApprovalNotProcessing(String),
+    #[error("{0}")]
+    ApprovalApplicationMismatch(String),
+    #[error("{0}")]
+    InvalidApprovalNote(String),
+    #[error("platform `{0}` has no host application to approve the version for; create one with CreateApplication, then submit again")]
+    NoApplications(String),
+    #[error("{0}")]
+    NotApproved(String),
+    #[error("{0}")]
+    NotGreaterThanOnline(String),
+    #[error("{0}")]
+    AlreadyReleased(String),
+    #[error("{0}")]
+    NothingOnline(String),
+    #[error("{0}")]
+    RollbackRefused(String),
+    #[error("{0}")]
+    ShowcaseExists(String),
+    /// A search parameter longer than listings accept.
+    #[error("{0}")]
+    QueryTooLong(String),
     /// A backing service could not be reached; the request may be retried.
     #[error("storage is unavailable right now ({0}); retry in a moment")]
     Unavailable(String),

@@ -37,6 +37,11 @@ pub fn task_id(now: OffsetDateTime) -> String {
     )
 }
 
+/// `ApprovalNo`: "aud" and 15 of [a-z0-9], e.g. `aud7hnb70973ng51ca`.
+pub fn approval_no() -> String {
+    format!("aud{}", pick(LOWER_ALNUM, 15))
+}
+
 /// `PlatformId`: "T" and 18 of [0-9A-Z], e.g. `T04257DS9431720WTAG`.
 pub fn platform_id() -> String {
     format!("T{}", pick(UPPER_ALNUM, 18))
@@ -63,6 +68,24 @@ pub fn secret_key() -> String {
 
 pub fn is_mini_program_id(s: &str) -> bool {
     s.len() == 16 && s.starts_with("mp") && s[2..].bytes().all(|b| LOWER_ALNUM.contains(&b))
+}
+
+/// `ApplicationId`: "app-" and 10 of [a-z0-9], e.g. `app-0lcjnpmdpr`.
+pub fn application_id() -> String {
+    format!("app-{}", pick(LOWER_ALNUM, 10))
+}
+
+pub fn is_application_id(s: &str) -> bool {
+    s.len() == 14 && s.starts_with("app-") && s[4..].bytes().all(|b| LOWER_ALNUM.contains(&b))
+}
+
+#[cfg(test)]
+#[test]
+fn application_id_shape() {
+    let id = application_id();
+    assert!(is_application_id(&id), "{id}");
+    assert!(is_application_id("app-0lcjnpmdpr"));
+    assert!(!is_application_id("app-0LCJNPMDPR"));
 }
 
 #[cfg(test)]

@@ -3,11 +3,18 @@
 //! in [`store`]; nothing here knows HTTP or SQL.
 
 pub mod admin;
+pub mod application;
+pub mod approval;
+pub mod category;
 pub mod clock;
 pub mod entity;
 pub mod error;
 pub mod ids;
 pub mod mini_program;
+pub mod package;
+pub mod preview;
+pub mod release;
+pub mod stage;
 pub mod store;
 pub mod task;
 pub mod version;

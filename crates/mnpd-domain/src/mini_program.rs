@@ -11,7 +11,6 @@ use crate::store::{MetaStore, MiniProgramQuery, StoreError};
 pub const MAX_NAME_CHARS: usize = 30;
 pub const MAX_INTRO_CHARS: usize = 200;
 pub const MAX_DESC_CHARS: usize = 2000;
-pub const MAX_TYPE_CHARS: usize = 100;
 pub const MAX_ICON_CHARS: usize = 1024;
 pub const MAX_PAGE: i64 = 1000;
 
@@ -31,6 +30,10 @@ pub struct MiniPrograms {
     store: Arc<dyn MetaStore>,
     clock: Arc<dyn Clock>,
 }
+
+// ModifyMNP, RemoveMNP, ModifyMNPStatusOffline, DeleteMNP, categories.
+mod manage;
+pub use manage::{MiniProgramChanges, STATUS_REMOVED};
 
 /// Looks up a platform the caller may act on.
 pub async fn owned_platform(
@@ -85,12 +88,7 @@ impl MiniPrograms {
             MAX_NAME_CHARS,
             DomainError::InvalidMnpName,
         )?;
-        let mnp_type = char_count_between(
-            "MNPType",
-            &new.mnp_type,
-            MAX_TYPE_CHARS,
-            DomainError::InvalidMnpType,
-        )?;
+        let mnp_type = crate::category::canonical_mnp_type(&new.mnp_type)?;
         let icon = validate_icon(&new.icon)?;
         let intro = char_count_between(
             "MNPIntro",
@@ -171,20 +169,38 @@ impl MiniPrograms {
         query: MiniProgramQuery,
     ) -> Result<(i64, Vec<MiniProgramListing>), DomainError> {
         owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
-        if query.offset < 0 {
-            return Err(DomainError::InvalidValue(format!(
-                "Offset is {}; send 0 or more",
-                query.offset
-            )));
-        }
-        if query.limit < 1 || query.limit > MAX_PAGE {
-            return Err(DomainError::InvalidValue(format!(
-                "Limit is {}; send 1 to {MAX_PAGE}",
-                query.limit
-            )));
-        }
+        check_page(query.offset, query.limit)?;
+        check_keyword(query.keyword.as_deref())?;
         Ok(self.store.list_mini_programs(&query).await?)
     }
+}
+
+pub const MAX_KEYWORD_CHARS: usize = 100;
+
+/// A listing's Keyword: bounded, so a search stays cheap.
+pub fn check_keyword(keyword: Option<&str>) -> Result<(), DomainError> {
+    let n = keyword.map(|k| k.chars().count()).unwrap_or(0);
+    if n > MAX_KEYWORD_CHARS {
+        return Err(DomainError::QueryTooLong(format!(
+            "Keyword has {n} characters; send at most {MAX_KEYWORD_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Offset and Limit of a listing.
+pub fn check_page(offset: i64, limit: i64) -> Result<(), DomainError> {
+    if offset < 0 {
+        return Err(DomainError::InvalidValue(format!(
+            "Offset is {offset}; send 0 or more"
+        )));
+    }
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(DomainError::InvalidValue(format!(
+            "Limit is {limit}; send 1 to {MAX_PAGE}"
+        )));
+    }
+    Ok(())
 }
 
 fn validate_icon(icon: &str) -> Result<String, DomainError> {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use crate::entity::*;
+use crate::error::DomainError;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +69,78 @@ pub trait MiniProgramStore: Send + Sync {
     ) -> StoreResult<(i64, Vec<MiniProgramListing>)>;
 }
 
+/// Changes to a mini program after CreateMNP: ModifyMNP, RemoveMNP,
+/// ModifyMNPStatusOffline, DeleteMNP.
+#[async_trait]
+pub trait MiniProgramManagementStore: Send + Sync {
+    /// Rewrites the editable fields (name, type, icon, intro, desc, update
+    /// user and time) of the mini program `mp.mnp_id` of `mp.platform_id`.
+    /// Returns its number (stable, never reused), or None when there is no
+    /// such mini program; Conflict("name") when another one has the name.
+    async fn update_mini_program(&self, mp: &MiniProgram) -> StoreResult<Option<i64>>;
+    /// Sets `Status`; false when there is no such mini program.
+    async fn set_mini_program_status(
+        &self,
+        platform_id: &str,
+        mnp_id: &str,
+        status: i64,
+        user: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes the mini program and every record of it (tasks, versions,
+    /// approvals, releases, previews) in one transaction; false when there
+    /// is no such mini program. Packages no longer referenced are left to
+    /// the blob collection.
+    async fn delete_mini_program(&self, platform_id: &str, mnp_id: &str) -> StoreResult<bool>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationQuery {
+    pub platform_id: String,
+    /// Matches the name or the ApplicationId, case-insensitively, as a
+    /// substring.
+    pub keyword: Option<String>,
+    pub team_id: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Host applications.
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    /// Records the application and returns its number. Conflict("name")
+    /// when the name is taken on the platform, Conflict("id") when the id
+    /// exists.
+    async fn insert_application(&self, app: &Application) -> StoreResult<i64>;
+    async fn get_application(
+        &self,
+        platform_id: &str,
+        application_id: &str,
+    ) -> StoreResult<Option<Application>>;
+    /// Total matching, and the requested page ordered newest first.
+    async fn list_applications(
+        &self,
+        query: &ApplicationQuery,
+    ) -> StoreResult<(i64, Vec<ApplicationListing>)>;
+    /// Every application of the platform, oldest first.
+    async fn list_platform_applications(&self, platform_id: &str) -> StoreResult<Vec<Application>>;
+    /// Rewrites name, logo, intro, remark, app keys and update user and time
+    /// of the application `app.application_id` of `app.platform_id`. False
+    /// when there is no such application; Conflict("name") when another
+    /// application of the platform has the name.
+    async fn update_application(&self, app: &Application) -> StoreResult<bool>;
+    /// Whether an approval item refers to the application.
+    async fn application_in_use(&self, application_id: &str) -> StoreResult<bool>;
+    /// Deletes the application; Conflict("in_use") when an approval item
+    /// refers to it (checked in the same transaction), false when there is
+    /// no such application.
+    async fn delete_application(
+        &self,
+        platform_id: &str,
+        application_id: &str,
+    ) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait VersionStore: Send + Sync {
     /// A task for exactly this request that has not failed, if any.
@@ -117,8 +190,101 @@ pub trait VersionStore: Send + Sync {
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
 }
 
-pub trait MetaStore: AccountStore + MiniProgramStore + VersionStore {}
-impl<T: AccountStore + MiniProgramStore + VersionStore> MetaStore for T {}
+#[derive(Debug, Clone, Default)]
+pub struct ApprovalQuery {
+    pub platform_id: String,
+    /// Item statuses to include; empty means all.
+    pub statuses: Vec<i64>,
+    /// Matches the mini program's name or MNPId, or the ApprovalNo.
+    pub keyword: Option<String>,
+    pub application_id: Option<String>,
+    pub team_id: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Approval, release, rollback and preview records. Methods taking a
+/// `decide` closure read the current state and apply the change in one
+/// transaction, so that concurrent requests for one mini program see each
+/// other's effect: the closure's refusal is returned as `Ok(Err(..))`.
+#[async_trait]
+pub trait LifecycleStore: Send + Sync {
+    /// The latest recorded version of the mini program (development stage).
+    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
+    /// Conflict("open") when the mini program already has an open approval.
+    async fn insert_approval(&self, approval: &Approval) -> StoreResult<()>;
+    async fn get_approval(&self, approval_no: &str) -> StoreResult<Option<Approval>>;
+    /// The most recent approval of a version, whatever its state.
+    async fn latest_approval_of_version(
+        &self,
+        mnp_version_id: i64,
+    ) -> StoreResult<Option<Approval>>;
+    /// The most recent approval of any version of the mini program.
+    async fn latest_approval_of_mini_program(&self, mnp_id: &str) -> StoreResult<Option<Approval>>;
+    /// Replaces the approval's status and items with what `decide` returns.
+    async fn update_approval(
+        &self,
+        approval_no: &str,
+        decide: &(dyn for<'a> Fn(&'a Approval) -> Result<Approval, DomainError> + Send + Sync),
+    ) -> StoreResult<Result<Approval, DomainError>>;
+    async fn list_approvals(
+        &self,
+        query: &ApprovalQuery,
+    ) -> StoreResult<(i64, Vec<ApprovalListing>)>;
+    /// Makes `version` the online version (a release or a rollback) if
+    /// `decide` agrees with the current state; returns the new record.
+    async fn change_online_version(
+        &self,
+        version: &Version,
+        kind: ReleaseKind,
+        user: &str,
+        now: i64,
+        decide: &(dyn for<'a> Fn(&'a ReleaseState) -> Result<(), DomainError> + Send + Sync),
+    ) -> StoreResult<Result<ReleaseRecord, DomainError>>;
+    async fn online_version(&self, mnp_id: &str) -> StoreResult<Option<ReleaseRecord>>;
+    /// Every change of the online version, newest first.
+    async fn release_history(&self, mnp_id: &str) -> StoreResult<Vec<ReleaseRecord>>;
+    /// Takes the mini program out of service: nothing is online afterwards.
+    async fn clear_online_version(&self, mnp_id: &str) -> StoreResult<bool>;
+    /// Sets the preview or trial version if `decide` agrees with the
+    /// current one of that kind.
+    async fn set_preview(
+        &self,
+        preview: &Preview,
+        decide: &(dyn for<'a> Fn(Option<&'a Preview>) -> Result<(), DomainError> + Send + Sync),
+    ) -> StoreResult<Result<(), DomainError>>;
+    /// Removes the preview or trial of that kind if it is this version.
+    async fn clear_preview(
+        &self,
+        mnp_id: &str,
+        kind: PreviewKind,
+        mnp_version_id: i64,
+    ) -> StoreResult<bool>;
+    async fn previews(&self, mnp_id: &str) -> StoreResult<Vec<Preview>>;
+    /// A server-wide setting, created with `initial` when missing; every
+    /// node gets the same value.
+    async fn setting_or_init(&self, name: &str, initial: &str) -> StoreResult<String>;
+}
+
+pub trait MetaStore:
+    AccountStore
+    + MiniProgramStore
+    + VersionStore
+    + LifecycleStore
+    + ApplicationStore
+    + MiniProgramManagementStore
+{
+}
+impl<
+        T: AccountStore
+            + MiniProgramStore
+            + VersionStore
+            + LifecycleStore
+            + ApplicationStore
+            + MiniProgramManagementStore,
+    > MetaStore for T
+{
+}
 
 /// A package as a local file, for validation; the guard removes a temporary
 /// copy when dropped.
@@ -141,6 +307,16 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self) -> StoreResult<Vec<String>>;
     /// Removes staged files older than `older_than_secs` (left by a crash).
     async fn clean_staging(&self, older_than_secs: u64) -> StoreResult<u64>;
+    /// Streams the blob, or the byte range `start..=end` of it, in chunks;
+    /// never reads it whole. Errors when the blob is missing or the range
+    /// lies outside it.
+    async fn read(&self, sha256: &str, range: Option<(u64, u64)>) -> StoreResult<BlobStream>;
+}
+
+/// A blob being read: its total size and the requested bytes as a stream.
+pub struct BlobStream {
+    pub total_size: u64,
+    pub body: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
 }
 
 /// Per key (account x action) admission; true when the request may go on.

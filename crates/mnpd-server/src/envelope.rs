@@ -34,3 +34,33 @@ pub fn error(code: ErrorCode, message: &str, request_id: &str) -> Response {
         }
     }))
 }
+
+/// Longest error message sent: messages quote what the caller sent, and a
+/// huge parameter must not come back whole.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+pub fn bounded_message(message: String) -> String {
+    if message.chars().count() <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let mut cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    cut.push_str("… (truncated)");
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        assert_eq!(bounded_message("short".into()), "short");
+        let long = "é".repeat(5000);
+        let cut = bounded_message(long);
+        assert!(cut.ends_with("(truncated)"));
+        assert_eq!(
+            cut.chars().count(),
+            MAX_MESSAGE_CHARS + "… (truncated)".chars().count()
+        );
+    }
+}

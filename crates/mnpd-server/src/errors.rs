@@ -135,6 +135,42 @@ pub fn domain_code(e: &DomainError) -> ErrorCode {
         DomainError::InvalidMnpType(_) => C::InvalidParameterValueInvalidMNPType,
         DomainError::InvalidTeamId(_) => C::InvalidParameterValueInvalidTeamId,
         DomainError::InvalidValue(_) => C::InvalidParameterValue,
+        DomainError::TooManyMnpTypes(_) => C::InvalidParameterValueMNPTypeNumberExceedLimit,
+        DomainError::InvalidApplicationName(_) => C::InvalidParameterValueInvalidApplicationName,
+        DomainError::InvalidApplicationIntro(_) => C::InvalidParameterValueInvalidApplicationIntro,
+        DomainError::InvalidApplicationRemark(_) => {
+            C::InvalidParameterValueInvalidApplicationRemark
+        }
+        DomainError::ApplicationNameTaken(_) => C::FailedOperationApplicationNameAlreadyExisted,
+        DomainError::InvalidApplicationTeamId(_) => C::InvalidParameterValueInvalidTeamId,
+        DomainError::InvalidAppPackageName(_) => {
+            C::InvalidParameterValueInvalidAppPackageNameLayout
+        }
+        DomainError::InvalidApplicationId(_) => C::InvalidParameterValueInvalidApplicationId,
+        DomainError::ApplicationInUse(_) => C::FailedOperationAppAlreadyBindMiniProgram,
+        DomainError::InvalidMnpVersionId(_) => C::InvalidParameterValueInvalidMNPVersionId,
+        DomainError::ApprovalExists(_) => C::FailedOperationExistMNPApprovalRecord,
+        DomainError::InvalidApplyAction(_) => C::InvalidParameterValueInvalidApplyAction,
+        DomainError::ApprovalStatus(_) => C::InvalidParameterValueMNPApprovalStatusError,
+        DomainError::InvalidApprovalNo(_) => C::InvalidParameterValueInvalidApprovalNo,
+        DomainError::ApprovalItemsEmpty => C::InvalidParameterValueProcessApprovalItemIsEmpty,
+        DomainError::ApprovalNotProcessing(_) => {
+            C::InvalidParameterValueProcessMNPApprovalStatusError
+        }
+        DomainError::ApprovalApplicationMismatch(_) => {
+            C::InvalidParameterValueProcessApplicationAndApprovalApplicationMismatch
+        }
+        DomainError::InvalidApprovalNote(_) => C::InvalidParameterValueInvalidApprovalNote,
+        DomainError::NoApplications(_) => C::FailedOperation,
+        DomainError::NotApproved(_) => C::FailedOperationOnlyReleasePlatformApprovedMNPVersion,
+        DomainError::NotGreaterThanOnline(_) => {
+            C::FailedOperationReleaseMNPVersionNeedGreaterThanOnlineVersion
+        }
+        DomainError::AlreadyReleased(_) => C::FailedOperationMNPVersionReleased,
+        DomainError::NothingOnline(_) => C::FailedOperationMNPOnlineVersionNotExist,
+        DomainError::RollbackRefused(_) => C::FailedOperation,
+        DomainError::ShowcaseExists(_) => C::FailedOperationShowcaseVersionAlreadyExist,
+        DomainError::QueryTooLong(_) => C::InvalidParameterValueQueryParameterLengthExceedLimit,
         DomainError::Unavailable(_) => C::ResourceUnavailable,
         DomainError::Internal(_) => C::InternalError,
     }

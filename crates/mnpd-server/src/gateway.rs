@@ -53,6 +53,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         }
         Err(e) => {
             let (code, message) = e.to_wire();
+            let message = envelope::bounded_message(message);
             if e.is_internal() {
                 tracing::error!(code = code.as_str(), error = ?e, "request failed");
             } else {
@@ -68,7 +69,15 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
 }
 
 async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String, Value>, ApiError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // HTTP/2 carries the host as :authority; signatures cover it as `host`.
+    if !parts.headers.contains_key(axum::http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            if let Ok(value) = axum::http::HeaderValue::from_str(authority.as_str()) {
+                parts.headers.insert(axum::http::header::HOST, value);
+            }
+        }
+    }
     let limit = state.settings.max_body_bytes;
     if let Some(len) = parts
         .headers

@@ -1,18 +1,26 @@
 //! The HTTP face of mnpd: the TencentCloud API 3.0 gateway and its action
 //! handlers. Handlers are short: decode, call one domain service, encode.
 
+pub mod download;
 pub mod envelope;
 pub mod errors;
 pub mod gateway;
 pub mod handlers;
+pub mod qr;
 
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use mnpd_domain::application::Applications;
+use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
 use mnpd_domain::mini_program::MiniPrograms;
-use mnpd_domain::store::{MetaStore, RateLimiter};
+use mnpd_domain::package::Packages;
+use mnpd_domain::preview::Previews;
+use mnpd_domain::release::Releases;
+use mnpd_domain::stage::Stages;
+use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
 use mnpd_domain::version::Versions;
 
 /// Gateway settings.
@@ -42,7 +50,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<dyn RateLimiter>,
     pub mini_programs: MiniPrograms,
+    pub applications: Applications,
     pub versions: Versions,
+    pub approvals: Approvals,
+    pub releases: Releases,
+    pub stages: Stages,
+    pub previews: Previews,
+    pub packages: Packages,
+    /// Where offline packages are streamed from.
+    pub blobs: Arc<dyn BlobStore>,
     pub settings: GatewaySettings,
 }
 
@@ -50,5 +66,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(gateway::handle).post(gateway::handle))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/packages/{mnp_id}/{version_id}/{file}",
+            get(download::package),
+        )
+        .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
+        .route("/open/{mnp_id}", get(qr::open))
         .with_state(state)
 }

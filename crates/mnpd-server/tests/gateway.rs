@@ -1,231 +1,10 @@
 //! The HTTP app in process, on a loopback port, driven with requests signed
 //! by our own signer: the whole request path from socket to storage.
 
-use std::io::Write;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use mnpd_backend::{FsBlobStore, InProcessLimiter, SqliteStore};
-use mnpd_domain::admin::Admin;
-use mnpd_domain::clock::{Clock, SystemClock};
-use mnpd_domain::mini_program::MiniPrograms;
-use mnpd_domain::store::{BlobStore, MetaStore};
-use mnpd_domain::task::{RunnerSettings, TaskRunner};
-use mnpd_domain::version::Versions;
-use mnpd_server::{AppState, GatewaySettings};
-use serde_json::{json, Value};
-use tokio::sync::{watch, Notify};
-
-const SID: &str = "AKIDgatewaytest";
-const SKEY: &str = "gateway-test-secret-key";
-const PLATFORM: &str = "TGATEWAYTEST";
-
-struct Harness {
-    base: String,
-    host: String,
-    files: String,
-    _dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
-
-fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, body) in files {
-        w.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(body.as_bytes()).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
-
-fn good_package() -> Vec<u8> {
-    zip_of(&[
-        ("app.json", r#"{"pages":["pages/index/index"]}"#),
-        ("app.js", "App({})"),
-        ("pages/index/index.js", "Page({})"),
-        ("pages/index/index.wxml", "<view/>"),
-    ])
-}
-
-fn missing_page_package() -> Vec<u8> {
-    zip_of(&[
-        (
-            "app.json",
-            r#"{"pages":["pages/index/index","pages/gone/gone"]}"#,
-        ),
-        ("pages/index/index.js", "Page({})"),
-        ("pages/index/index.wxml", "<view/>"),
-    ])
-}
-
-/// A file server on loopback for FileUrl.
-async fn file_server() -> String {
-    use axum::routing::get;
-    let app = axum::Router::new()
-        .route("/good.zip", get(|| async { good_package() }))
-        .route(
-            "/missing-page.zip",
-            get(|| async { missing_page_package() }),
-        )
-        .route("/big.zip", get(|| async { vec![0u8; 4096] }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-async fn start(rate_limit: u32) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqliteStore::open(&dir.path().join("meta.db"))
-            .await
-            .unwrap(),
-    );
-    let meta: Arc<dyn MetaStore> = store;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(dir.path()).unwrap());
-    Admin::new(meta.clone(), clock.clone())
-        .bootstrap(Some(SID), Some(SKEY), Some(PLATFORM))
-        .await
-        .unwrap()
-        .unwrap();
-    let work = Arc::new(Notify::new());
-    let fetcher = mnpd_fetch::Fetcher::new(mnpd_fetch::FetchLimits {
-        max_bytes: 2048,
-        ..Default::default()
-    })
-    .unwrap();
-    let state = Arc::new(AppState {
-        store: meta.clone(),
-        clock: clock.clone(),
-        limiter: Arc::new(InProcessLimiter::new(rate_limit)),
-        mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
-        versions: Versions::new(
-            meta.clone(),
-            blobs.clone(),
-            fetcher,
-            clock.clone(),
-            work.clone(),
-        ),
-        settings: GatewaySettings {
-            regions: vec!["ap-guangzhou".into()],
-            max_body_bytes: 64 * 1024,
-            max_clock_skew_secs: 300,
-        },
-    });
-    let (stop, stopped) = watch::channel(false);
-    let runner = Arc::new(TaskRunner::new(
-        meta,
-        blobs,
-        clock,
-        RunnerSettings {
-            owner: "test".into(),
-            lease_secs: 60,
-            max_attempts: 3,
-            package_limits: mnpd_package::Limits::default(),
-            poll: Duration::from_millis(100),
-        },
-    ));
-    tokio::spawn(runner.run(work, stopped));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = mnpd_server::router(state);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Harness {
-        base: format!("http://{addr}/"),
-        host: addr.to_string(),
-        files: file_server().await,
-        _dir: dir,
-        _stop: stop,
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-impl Harness {
-    async fn raw(&self, headers: Vec<(String, String)>, body: Vec<u8>) -> Value {
-        let client = reqwest::Client::new();
-        let mut req = client.post(&self.base).body(body);
-        for (k, v) in headers {
-            if !k.eq_ignore_ascii_case("host") {
-                req = req.header(k, v);
-            }
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), 200, "every answer is HTTP 200");
-        resp.json().await.unwrap()
-    }
-
-    async fn call_as(
-        &self,
-        key: &str,
-        action: &str,
-        version: &str,
-        ts: i64,
-        params: Value,
-    ) -> Value {
-        let body = serde_json::to_vec(&params).unwrap();
-        let headers = mnpd_wire::sign_tc3_post(
-            SID,
-            key,
-            &self.host,
-            action,
-            version,
-            Some("ap-guangzhou"),
-            ts,
-            &body,
-        );
-        self.raw(headers, body).await
-    }
-
-    async fn call(&self, action: &str, params: Value) -> Value {
-        self.call_as(SKEY, action, "2024-08-01", now(), params)
-            .await
-    }
-
-    async fn ok(&self, action: &str, params: Value) -> Value {
-        let r = self.call(action, params).await;
-        assert!(r["Response"]["Error"].is_null(), "{action}: {r}");
-        r["Response"].clone()
-    }
-
-    async fn mini_program(&self, name: &str) -> String {
-        let r = self
-            .ok(
-                "CreateMNP",
-                json!({"MNPType": "Tools", "MNPName": name, "MNPIcon": "https://h/i.png",
-                       "MNPIntro": "intro", "MNPDesc": "desc", "PlatformId": PLATFORM}),
-            )
-            .await;
-        r["Data"]["ResourceId"].as_str().unwrap().to_string()
-    }
-
-    async fn wait_task(&self, task_id: &str) -> Value {
-        for _ in 0..100 {
-            let r = self
-                .ok(
-                    "DescribeMNPVersion",
-                    json!({"BusinessId": task_id, "PlatformId": PLATFORM}),
-                )
-                .await;
-            let status = r["Data"]["TaskStatus"].as_i64().unwrap();
-            if status == 30 || status == 60 {
-                return r["Data"].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("task {task_id} did not finish");
-    }
-}
-
-fn code(r: &Value) -> &str {
-    r["Response"]["Error"]["Code"].as_str().unwrap_or("")
-}
+use common::*;
+use serde_json::json;
 
 #[tokio::test]
 async fn version_from_url_to_success_and_failure() {
@@ -296,7 +75,7 @@ async fn mini_programs_are_listed_and_names_unique() {
     let r = h
         .call(
             "CreateMNP",
-            json!({"MNPType": "Tools", "MNPName": "alpha", "MNPIcon": "https://h/i.png",
+            json!({"MNPType": MNP_TYPE, "MNPName": "alpha", "MNPIcon": "https://h/i.png",
                    "MNPIntro": "i", "MNPDesc": "d", "PlatformId": PLATFORM}),
         )
         .await;
@@ -361,7 +140,7 @@ async fn common_errors() {
             "InvalidAction",
         ),
         (
-            h.call("ReleaseMNPVersion", json!({})).await,
+            h.call("CreateDomain", json!({})).await,
             "UnsupportedOperation",
         ),
         (

@@ -63,6 +63,13 @@ pub struct ServeArgs {
     /// Accepted X-TC-Region values, comma-separated.
     #[arg(long, env = "MNPD_REGIONS", default_value = DEFAULT_REGIONS, value_delimiter = ',')]
     pub regions: Vec<String>,
+    /// Base URL under which clients reach this server (package download and
+    /// QR code links); default: the listen address with http(s).
+    #[arg(long, env = "MNPD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds an offline package URL stays valid.
+    #[arg(long, env = "MNPD_PACKAGE_URL_TTL", default_value_t = 3600)]
+    pub package_url_ttl: i64,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -7,8 +7,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use mnpd_backend::{FsBlobStore, InProcessLimiter};
 use mnpd_domain::admin::{Admin, Bootstrap};
+use mnpd_domain::application::Applications;
+use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::mini_program::MiniPrograms;
+use mnpd_domain::package::Packages;
+use mnpd_domain::preview::Previews;
+use mnpd_domain::release::Releases;
+use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
 use mnpd_domain::version::Versions;
@@ -39,6 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         anyhow::bail!("--workers must be at least 1");
     }
     let store = open_store(&args.data_dir).await?;
+    let _lock = lock_data_dir(&args.data_dir)?;
     let meta: Arc<dyn MetaStore> = store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let blobs: Arc<dyn BlobStore> = Arc::new(
@@ -78,12 +85,38 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         total_timeout: Duration::from_secs(args.download_timeout.max(1)),
         max_redirects: 5,
     })?;
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("listening on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+
     let work = Arc::new(Notify::new());
     let state = Arc::new(AppState {
         store: meta.clone(),
         clock: clock.clone(),
         limiter: Arc::new(InProcessLimiter::new(args.rate_limit)),
         mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
+        applications: Applications::new(meta.clone(), clock.clone()),
+        approvals: Approvals::new(meta.clone(), clock.clone()),
+        releases: Releases::new(meta.clone(), clock.clone()),
+        stages: Stages::new(meta.clone()),
+        previews: Previews::new(meta.clone(), clock.clone(), &public_url),
+        packages: Packages::new(
+            meta.clone(),
+            clock.clone(),
+            &public_url,
+            args.package_url_ttl.max(1),
+        ),
+        blobs: blobs.clone(),
         versions: Versions::new(
             meta.clone(),
             blobs.clone(),
@@ -115,15 +148,6 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .collect();
 
     let app = mnpd_server::router(state);
-    let scheme = if args.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let listener = std::net::TcpListener::bind(args.listen)
-        .with_context(|| format!("listening on {}", args.listen))?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
     tracing::info!(
         address = %format!("{scheme}://{local}"),
         data_dir = %args.data_dir.display(),
@@ -183,6 +207,28 @@ async fn collect_unreferenced(meta: &dyn MetaStore, blobs: &dyn BlobStore) -> Re
         }
     }
     Ok(removed)
+}
+
+/// One server per data directory: a second one would take over the first
+/// one's running tasks at start-up. Held until the process exits.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+    let path = dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `mnpd serve` is using {}; stop it or choose another --data-dir",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
 }
 
 fn uuid_like() -> String {

@@ -19,11 +19,11 @@ use sqlx::Row;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
-    read: SqlitePool,
-    write: SqlitePool,
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
 }
 
-fn db_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.message().to_string())
@@ -109,7 +109,7 @@ fn team(r: &SqliteRow) -> Team {
     }
 }
 
-fn listing(r: &SqliteRow) -> MiniProgramListing {
+pub(crate) fn listing(r: &SqliteRow) -> MiniProgramListing {
     MiniProgramListing {
         mini_program: MiniProgram {
             mnp_id: r.get("mnp_id"),
@@ -127,6 +127,18 @@ fn listing(r: &SqliteRow) -> MiniProgramListing {
             updated_at: r.get("updated_at"),
         },
         team_name: r.get("team_name"),
+        // Queries that do not join the online version leave these out.
+        online: match (
+            r.try_get::<Option<i64>, _>("online_version_id")
+                .ok()
+                .flatten(),
+            r.try_get::<Option<String>, _>("online_version")
+                .ok()
+                .flatten(),
+        ) {
+            (Some(id), Some(version)) => Some((id, version)),
+            _ => None,
+        },
     }
 }
 
@@ -152,8 +164,46 @@ fn task(r: &SqliteRow) -> StoreResult<Task> {
     })
 }
 
-const LISTING_SELECT: &str =
-    "SELECT m.*, t.name AS team_name FROM mini_programs m JOIN teams t ON t.team_id = m.team_id";
+/// A `%..%` LIKE pattern (with `ESCAPE '\\'`) matching `keyword` literally,
+/// lowercased; None for no or an empty keyword.
+pub(crate) fn like_pattern(keyword: Option<&str>) -> Option<String> {
+    keyword.filter(|k| !k.is_empty()).map(|k| {
+        format!(
+            "%{}%",
+            k.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    })
+}
+
+/// A `versions` row (selected as `v.*` or `*`).
+pub(crate) fn version_row(r: &SqliteRow) -> StoreResult<Version> {
+    let manifest: String = r.get("manifest");
+    Ok(Version {
+        mnp_version_id: r.get("mnp_version_id"),
+        new: NewVersion {
+            mnp_id: r.get("mnp_id"),
+            platform_id: r.get("platform_id"),
+            version: r.get("version"),
+            intro: r.get("intro"),
+            sha256: r.get("sha256"),
+            size: r.get("size"),
+            manifest: serde_json::from_str(&manifest)
+                .map_err(|e| StoreError::Other(format!("stored manifest unreadable: {e}")))?,
+            task_id: r.get("task_id"),
+            create_user: r.get("create_user"),
+            created_at: r.get("created_at"),
+        },
+    })
+}
+
+const LISTING_SELECT: &str = "SELECT m.*, t.name AS team_name,
+        o.mnp_version_id AS online_version_id, ov.version AS online_version
+    FROM mini_programs m JOIN teams t ON t.team_id = m.team_id
+    LEFT JOIN online_versions o ON o.mnp_id = m.mnp_id
+    LEFT JOIN versions ov ON ov.mnp_version_id = o.mnp_version_id";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -339,15 +389,7 @@ impl MiniProgramStore for SqliteStore {
         &self,
         q: &MiniProgramQuery,
     ) -> StoreResult<(i64, Vec<MiniProgramListing>)> {
-        let keyword = q.keyword.as_deref().filter(|k| !k.is_empty()).map(|k| {
-            format!(
-                "%{}%",
-                k.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let keyword = like_pattern(q.keyword.as_deref());
         let team = q.team_id.as_deref().filter(|t| !t.is_empty());
         let filter = "m.platform_id = ?1 AND (?2 IS NULL OR lower(m.name) LIKE ?2 ESCAPE '\\' OR m.mnp_id LIKE ?2 ESCAPE '\\') AND (?3 IS NULL OR m.team_id = ?3)";
         let total: i64 = sqlx::query(&format!(
@@ -572,24 +614,7 @@ impl VersionStore for SqliteStore {
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        let Some(r) = row else { return Ok(None) };
-        let manifest: String = r.get("manifest");
-        Ok(Some(Version {
-            mnp_version_id: r.get("mnp_version_id"),
-            new: NewVersion {
-                mnp_id: r.get("mnp_id"),
-                platform_id: r.get("platform_id"),
-                version: r.get("version"),
-                intro: r.get("intro"),
-                sha256: r.get("sha256"),
-                size: r.get("size"),
-                manifest: serde_json::from_str(&manifest)
-                    .map_err(|e| StoreError::Other(format!("stored manifest unreadable: {e}")))?,
-                task_id: r.get("task_id"),
-                create_user: r.get("create_user"),
-                created_at: r.get("created_at"),
-            },
-        }))
+        row.as_ref().map(version_row).transpose()
     }
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>> {
@@ -617,6 +642,9 @@ where
     .map_err(db_err)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
+
+mod application;
+mod lifecycle;
 
 #[cfg(test)]
 mod tests;

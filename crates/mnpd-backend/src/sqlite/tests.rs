@@ -34,7 +34,7 @@ fn mini(id: &str, name: &str, p: &Platform, t: &Team, at: i64) -> MiniProgram {
         platform_id: p.platform_id.clone(),
         team_id: t.team_id.clone(),
         name: name.into(),
-        mnp_type: "Tools".into(),
+        mnp_type: "Tools->93_Weather".into(),
         icon: "https://h/i.png".into(),
         intro: "i".into(),
         desc: "d".into(),

@@ -63,7 +63,19 @@ pub fn list(state: &AppState, call: Call) -> HandlerFuture<'_> {
     })
 }
 
+/// `EffectStatus`: 2 when users get a version, 1 when one is online but
+/// the mini program is out of service, 0 when nothing was ever released.
+fn effect_status(l: &MiniProgramListing) -> i64 {
+    match (&l.online, l.is_served()) {
+        (_, true) => 2,
+        (Some(_), false) => 1,
+        (None, _) => 0,
+    }
+}
+
 fn list_item(l: MiniProgramListing) -> DescribeMNPListData {
+    let effect = effect_status(&l);
+    let (online_id, online_version) = l.online.clone().unwrap_or((0, String::new()));
     let m = l.mini_program;
     DescribeMNPListData {
         mnp_id: Some(m.mnp_id),
@@ -79,10 +91,9 @@ fn list_item(l: MiniProgramListing) -> DescribeMNPListData {
         update_user: Some(m.update_user),
         update_time: Some(m.updated_at.to_string()),
         application_name: Some(String::new()),
-        // Nothing is released before the lifecycle actions exist.
-        effect_status: Some(0),
-        effect_mnp_version_id: Some(0),
-        effect_mnp_version: Some(String::new()),
+        effect_status: Some(effect),
+        effect_mnp_version_id: Some(online_id),
+        effect_mnp_version: Some(online_version),
     }
 }
 
@@ -93,6 +104,8 @@ pub fn detail(state: &AppState, call: Call) -> HandlerFuture<'_> {
             .mini_programs
             .detail(&call.caller, &req.platform_id, &req.mnp_id)
             .await?;
+        // OnlineStatus: 1 while users get a version of it.
+        let online_status = l.is_served() as i64;
         let m = l.mini_program;
         encode(&DescribeMNPDetailResponse {
             data: Some(MNPDetail {
@@ -104,7 +117,7 @@ pub fn detail(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 mnp_desc: Some(m.desc),
                 create_user: Some(m.create_user),
                 create_time: Some(m.created_at),
-                online_status: Some(0),
+                online_status: Some(online_status),
                 applications: None,
                 tags: None,
                 status: Some(m.status),

@@ -1,7 +1,15 @@
 //! One handler per implemented action, grouped by family. An action of the
 //! catalog with no handler here answers UnsupportedOperation.
 
+mod application;
+mod approval;
+mod catalog;
 mod mini_program;
+mod mini_program_manage;
+mod package;
+mod preview;
+mod release;
+mod stage;
 mod version;
 
 use std::future::Future;
@@ -26,11 +34,55 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::CreateMNP => mini_program::create,
         A::DescribeMNPList => mini_program::list,
         A::DescribeMNPDetail => mini_program::detail,
+        // Mini program management and categories.
+        A::ModifyMNP => mini_program_manage::modify,
+        A::DeleteMNP => mini_program_manage::delete,
+        A::RemoveMNP => mini_program_manage::remove,
+        A::ModifyMNPStatusOffline => mini_program_manage::offline,
+        A::DescribeMNP => mini_program_manage::describe,
+        A::DescribeMNPManagerDetail => mini_program_manage::manager_detail_of,
+        A::DescribeMNPManagerList => mini_program_manage::manager_list,
+        A::DescribeMNPCategory => catalog::category,
+        A::DescribeMNPType => catalog::mnp_type,
+        // Host applications.
+        A::CreateApplication => application::create,
+        A::DescribeApplicationList => application::list,
+        A::DescribeApplication => application::detail,
+        A::ModifyApplication => application::modify,
+        A::DeleteApplication => application::delete,
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
+        // Approval: one machine, several names.
+        A::CreateMNPApproval => approval::create,
+        A::CreatePlatformAudit => approval::create_platform_audit,
+        A::ProcessMNPApproval => approval::process,
+        A::ModifyPlatformAuditStatus => approval::modify_platform_audit_status,
+        A::DescribeMNPApprovalList => approval::list,
+        A::DescribeApplicationMNPVersionAuditList => approval::audit_list,
+        // Release and rollback.
+        A::ReleaseMNPVersion => release::release,
+        A::CreateOnlineApply => release::create_online_apply,
+        A::RollbackMNPVersion => release::rollback,
+        A::ModifyOnlineVersion => release::modify_online_version,
+        A::DescribeMNPReleasedVersionHistory => release::history,
+        A::DescribeOnlineVersion => release::online,
+        // Stages, preview and trial, offline packages.
+        A::DescribeMNPAllStageVersions => stage::all_stage_versions,
+        A::DescribeMNPBoard => stage::board,
+        A::ConfigureMNPPreview => preview::configure,
+        A::DescribeMNPPreview => preview::describe,
+        A::ModifyMNPVersionPreview => preview::modify_trial,
+        A::DescribeMNPVersionPreview => preview::describe_trial,
+        A::DescribeMNPOfflinePackageURL => package::offline_package_url,
+        A::DescribeOfflineMNPPackage => package::offline_package,
         _ => return None,
     };
     Some(handler)
+}
+
+/// `{"Result": true}`, the answer of actions that only change state.
+pub(crate) fn ok_result() -> mnpd_api::model::BooleanInfo {
+    mnpd_api::model::BooleanInfo { result: Some(true) }
 }
 
 /// The response fields of a generated `...Response` struct, without its

@@ -1,0 +1,415 @@
+//! Host applications (the superapps that load the platform's mini
+//! programs): creation and change with their field rules, listing, detail
+//! and deletion.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::ids;
+use crate::mini_program::{check_page, owned_platform};
+use crate::store::{ApplicationQuery, MetaStore, StoreError};
+
+pub const MAX_NAME_CHARS: usize = 30;
+pub const MAX_INTRO_CHARS: usize = 200;
+pub const MAX_REMARK_CHARS: usize = 200;
+pub const MAX_LOGO_CHARS: usize = 1024;
+pub const MAX_APP_KEY_CHARS: usize = 255;
+/// `ApplicationType`.
+pub const TYPE_TEST: i64 = 1;
+pub const TYPE_FORMAL: i64 = 2;
+
+/// What CreateApplication carries.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub platform_id: String,
+    pub team_id: String,
+    pub name: String,
+    pub logo: String,
+    pub intro: String,
+    pub remark: Option<String>,
+    pub android_app_key: Option<String>,
+    pub ios_app_key: Option<String>,
+    pub application_type: i64,
+}
+
+/// What ModifyApplication carries. An optional field left out keeps its
+/// value; sent empty, it clears it.
+#[derive(Debug, Clone)]
+pub struct ApplicationChanges {
+    pub platform_id: String,
+    pub application_id: String,
+    pub name: String,
+    pub logo: String,
+    pub intro: String,
+    pub remark: Option<String>,
+    pub android_app_key: Option<String>,
+    pub ios_app_key: Option<String>,
+}
+
+pub struct Applications {
+    store: Arc<dyn MetaStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Applications {
+    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
+        Applications { store, clock }
+    }
+
+    /// CreateApplication; returns the ApplicationId.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        new: NewApplication,
+    ) -> Result<String, DomainError> {
+        let platform = owned_platform(self.store.as_ref(), caller, &new.platform_id).await?;
+        let name = name(&new.name)?;
+        let intro = intro(&new.intro)?;
+        let remark = remark(new.remark.as_deref().unwrap_or(""))?;
+        let logo = logo(&new.logo)?;
+        if new.application_type != TYPE_TEST && new.application_type != TYPE_FORMAL {
+            return Err(DomainError::InvalidValue(format!(
+                "ApplicationType is {}; send {TYPE_TEST} (test) or {TYPE_FORMAL} (formal)",
+                new.application_type
+            )));
+        }
+        let android_app_key = app_key(
+            "AndroidAppKey",
+            new.android_app_key.as_deref().unwrap_or(""),
+        )?;
+        let ios_app_key = app_key("IosAppKey", new.ios_app_key.as_deref().unwrap_or(""))?;
+        let team_id = new.team_id.trim();
+        if team_id.is_empty() {
+            return Err(DomainError::InvalidApplicationTeamId(
+                "TeamId is empty; send the TeamId of one of the platform's teams (the one printed at first start, or one made with `mnpd admin team create`)".into(),
+            ));
+        }
+        match self.store.get_team(team_id).await? {
+            Some(t) if t.platform_id == platform.platform_id => {}
+            _ => {
+                return Err(DomainError::InvalidApplicationTeamId(format!(
+                    "TeamId `{team_id}` is not a team of this platform; send the TeamId of one of its teams (the one printed at first start, or one made with `mnpd admin team create`)"
+                )))
+            }
+        }
+        let now = self.clock.now().unix_timestamp();
+        // An id clash is astronomically rare; retry a few times rather than fail.
+        for _ in 0..5 {
+            let app = Application {
+                application_id: ids::application_id(),
+                number: 0,
+                platform_id: platform.platform_id.clone(),
+                team_id: team_id.to_string(),
+                name: name.clone(),
+                logo: logo.clone(),
+                intro: intro.clone(),
+                remark: remark.clone(),
+                android_app_key: android_app_key.clone(),
+                ios_app_key: ios_app_key.clone(),
+                application_type: new.application_type,
+                create_user: caller.user.clone(),
+                created_at: now,
+                update_user: caller.user.clone(),
+                updated_at: now,
+            };
+            match self.store.insert_application(&app).await {
+                Ok(_) => return Ok(app.application_id),
+                Err(StoreError::Conflict(what)) if what == "name" => {
+                    return Err(DomainError::ApplicationNameTaken(name))
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Internal(
+            "could not allocate a unique ApplicationId".into(),
+        ))
+    }
+
+    /// DescribeApplicationList.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        query: ApplicationQuery,
+    ) -> Result<(i64, Vec<ApplicationListing>), DomainError> {
+        owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
+        check_page(query.offset, query.limit)?;
+        crate::mini_program::check_keyword(query.keyword.as_deref())?;
+        Ok(self.store.list_applications(&query).await?)
+    }
+
+    /// DescribeApplication.
+    pub async fn detail(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+    ) -> Result<ApplicationListing, DomainError> {
+        let application = self.owned(caller, platform_id, application_id).await?;
+        let team_name = self
+            .store
+            .get_team(&application.team_id)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        Ok(ApplicationListing {
+            application,
+            team_name,
+        })
+    }
+
+    /// ModifyApplication.
+    pub async fn modify(
+        &self,
+        caller: &Caller,
+        changes: ApplicationChanges,
+    ) -> Result<(), DomainError> {
+        let mut app = self
+            .owned(caller, &changes.platform_id, &changes.application_id)
+            .await?;
+        app.name = name(&changes.name)?;
+        app.intro = intro(&changes.intro)?;
+        if let Some(r) = changes.remark.as_deref() {
+            app.remark = remark(r)?;
+        }
+        app.logo = logo(&changes.logo)?;
+        if let Some(k) = changes.android_app_key.as_deref() {
+            app.android_app_key = app_key("AndroidAppKey", k)?;
+        }
+        if let Some(k) = changes.ios_app_key.as_deref() {
+            app.ios_app_key = app_key("IosAppKey", k)?;
+        }
+        app.update_user = caller.user.clone();
+        app.updated_at = self.clock.now().unix_timestamp();
+        match self.store.update_application(&app).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DomainError::InvalidApplicationId(app.application_id)),
+            Err(StoreError::Conflict(what)) if what == "name" => {
+                Err(DomainError::ApplicationNameTaken(app.name))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// DeleteApplication: refused while an approval refers to it.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+    ) -> Result<(), DomainError> {
+        let app = self.owned(caller, platform_id, application_id).await?;
+        if self.store.application_in_use(&app.application_id).await? {
+            return Err(DomainError::ApplicationInUse(app.application_id));
+        }
+        match self
+            .store
+            .delete_application(&app.platform_id, &app.application_id)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DomainError::InvalidApplicationId(app.application_id)),
+            // An approval was opened meanwhile.
+            Err(StoreError::Conflict(_)) => Err(DomainError::ApplicationInUse(app.application_id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn owned(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+    ) -> Result<Application, DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        self.store
+            .get_application(platform_id, application_id)
+            .await?
+            .ok_or_else(|| DomainError::InvalidApplicationId(application_id.to_string()))
+    }
+}
+
+/// Trimmed text of at most `max` characters without control characters;
+/// empty only when `required` is false.
+fn text(
+    field: &str,
+    value: &str,
+    required: bool,
+    max: usize,
+    err: fn(String) -> DomainError,
+) -> Result<String, DomainError> {
+    let trimmed = value.trim();
+    let n = trimmed.chars().count();
+    if required && n == 0 {
+        return Err(err(format!("{field} is empty; send 1 to {max} characters")));
+    }
+    if n > max {
+        return Err(err(format!(
+            "{field} has {n} characters after trimming; send at most {max}"
+        )));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(err(format!(
+            "{field} contains control characters; send plain text"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn name(value: &str) -> Result<String, DomainError> {
+    text(
+        "ApplicationName",
+        value,
+        true,
+        MAX_NAME_CHARS,
+        DomainError::InvalidApplicationName,
+    )
+}
+
+fn intro(value: &str) -> Result<String, DomainError> {
+    text(
+        "Intro",
+        value,
+        true,
+        MAX_INTRO_CHARS,
+        DomainError::InvalidApplicationIntro,
+    )
+}
+
+fn remark(value: &str) -> Result<String, DomainError> {
+    text(
+        "Remark",
+        value,
+        false,
+        MAX_REMARK_CHARS,
+        DomainError::InvalidApplicationRemark,
+    )
+}
+
+fn logo(value: &str) -> Result<String, DomainError> {
+    let logo = value.trim();
+    let example = "send the http(s) URL of the logo image, e.g. https://example.com/logo.png";
+    if logo.is_empty() {
+        return Err(DomainError::InvalidValue(format!(
+            "Logo is empty; {example}"
+        )));
+    }
+    if logo.chars().count() > MAX_LOGO_CHARS {
+        return Err(DomainError::InvalidValue(format!(
+            "Logo is longer than {MAX_LOGO_CHARS} characters; send a shorter URL"
+        )));
+    }
+    let lower = logo.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(r)
+            if !r.is_empty() && !r.starts_with('/') && !logo.chars().any(char::is_whitespace) =>
+        {
+            Ok(logo.to_string())
+        }
+        _ => Err(DomainError::InvalidValue(format!(
+            "Logo `{logo}` is not an http(s) URL; {example}"
+        ))),
+    }
+}
+
+/// An app's package name (Android applicationId, iOS bundle identifier):
+/// empty, or two or more dot-separated parts, each a letter followed by
+/// letters, digits, `_` or `-`.
+fn app_key(field: &str, value: &str) -> Result<String, DomainError> {
+    let key = value.trim();
+    if key.is_empty() {
+        return Ok(String::new());
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    let part_ok = |p: &&str| {
+        let mut bytes = p.bytes();
+        matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if key.len() > MAX_APP_KEY_CHARS || parts.len() < 2 || !parts.iter().all(part_ok) {
+        return Err(DomainError::InvalidAppPackageName(format!(
+            "{field} `{key}` is not a package name; send a reverse-domain name of at most {MAX_APP_KEY_CHARS} characters such as `com.example.app` (two or more parts joined by dots, each starting with a letter, then letters, digits, `_` or `-`), or leave it out"
+        )));
+    }
+    Ok(key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names() {
+        for ok in [
+            "com.test",
+            "com.tencent.tcmpp.demo",
+            "com.example.my_app",
+            "com.example.my-app",
+            "A.b1",
+        ] {
+            assert_eq!(app_key("AndroidAppKey", ok).unwrap(), ok);
+        }
+        assert_eq!(app_key("IosAppKey", "  ").unwrap(), "");
+        for bad in [
+            "abc",
+            "com.",
+            ".com",
+            "com..x",
+            "com.1app",
+            "com.ex ample",
+            "com/example",
+            "中文.app",
+        ] {
+            assert!(
+                matches!(app_key("IosAppKey", bad), Err(DomainError::InvalidAppPackageName(m)) if m.contains("com.example.app")),
+                "{bad}"
+            );
+        }
+        assert!(app_key("IosAppKey", &format!("com.{}", "a".repeat(252))).is_err());
+    }
+
+    #[test]
+    fn texts_and_logo() {
+        assert_eq!(name("  shop  ").unwrap(), "shop");
+        assert!(matches!(
+            name(" "),
+            Err(DomainError::InvalidApplicationName(_))
+        ));
+        assert!(name(&"应".repeat(30)).is_ok());
+        assert!(matches!(
+            name(&"应".repeat(31)),
+            Err(DomainError::InvalidApplicationName(_))
+        ));
+        assert!(matches!(
+            intro(""),
+            Err(DomainError::InvalidApplicationIntro(_))
+        ));
+        assert!(matches!(
+            intro(&"i".repeat(201)),
+            Err(DomainError::InvalidApplicationIntro(_))
+        ));
+        assert_eq!(remark("").unwrap(), "");
+        assert!(matches!(
+            remark(&"r".repeat(201)),
+            Err(DomainError::InvalidApplicationRemark(_))
+        ));
+        assert!(logo("http://127.0.0.1/T0/console/a.png").is_ok());
+        for bad in [
+            "",
+            "ftp://h/a.png",
+            "https://",
+            "//h/a.png",
+            "https://h/a b.png",
+        ] {
+            assert!(
+                matches!(logo(bad), Err(DomainError::InvalidValue(m)) if m.contains("Logo")),
+                "{bad}"
+            );
+        }
+    }
+}

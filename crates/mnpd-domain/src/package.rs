@@ -1,0 +1,169 @@
+//! Serving the online package to host applications:
+//! DescribeMNPOfflinePackageURL / DescribeOfflineMNPPackage hand out a
+//! signed, expiring URL under the public base URL; the download route asks
+//! [`Packages::authorize`] before streaming the blob.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::OnceCell;
+
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::mini_program::owned_platform;
+use crate::store::MetaStore;
+
+const KEY_SETTING: &str = "package_url_key";
+/// A removed mini program.
+pub const STATUS_REMOVED: i64 = 2;
+
+pub struct Packages {
+    store: Arc<dyn MetaStore>,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+    ttl_secs: i64,
+    key: OnceCell<Vec<u8>>,
+}
+
+/// Why a download is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownloadRefusal {
+    BadSignature,
+    Expired,
+    /// The version is not (or no longer) what users get.
+    NotServed,
+    Unavailable(String),
+}
+
+impl Packages {
+    pub fn new(
+        store: Arc<dyn MetaStore>,
+        clock: Arc<dyn Clock>,
+        public_url: &str,
+        ttl_secs: i64,
+    ) -> Self {
+        Packages {
+            store,
+            clock,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            ttl_secs,
+            key: OnceCell::new(),
+        }
+    }
+
+    async fn key(&self) -> Result<&[u8], DomainError> {
+        let key = self
+            .key
+            .get_or_try_init(|| async {
+                let initial = hex::encode(rand::random::<[u8; 32]>());
+                let stored = self.store.setting_or_init(KEY_SETTING, &initial).await?;
+                hex::decode(stored).map_err(|e| {
+                    DomainError::Internal(format!("stored package URL key is not hex: {e}"))
+                })
+            })
+            .await?;
+        Ok(key)
+    }
+
+    fn mac(key: &[u8], path: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(path.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.to_string().as_bytes());
+        mac
+    }
+
+    pub fn path_of(version: &Version) -> String {
+        format!(
+            "/packages/{}/{}/{}-{}.zip",
+            version.new.mnp_id, version.mnp_version_id, version.new.mnp_id, version.new.version
+        )
+    }
+
+    /// The signed URL of the online package of the mini program.
+    pub async fn offline_package_url(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        mnp_id: &str,
+    ) -> Result<String, DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        let listing = self
+            .store
+            .get_mini_program(platform_id, mnp_id)
+            .await?
+            .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
+        if listing.mini_program.status == STATUS_REMOVED {
+            return Err(DomainError::NothingOnline(format!(
+                "mini program {mnp_id} is removed or offline, so nothing of it is served; release a version to serve it again"
+            )));
+        }
+        let online = self.store.online_version(mnp_id).await?.ok_or_else(|| {
+            DomainError::NothingOnline(format!(
+                "mini program {mnp_id} has no online version; release one with ReleaseMNPVersion"
+            ))
+        })?;
+        let path = Self::path_of(&online.version);
+        let expires = self.clock.now().unix_timestamp() + self.ttl_secs;
+        let signature = hex::encode(
+            Self::mac(self.key().await?, &path, expires)
+                .finalize()
+                .into_bytes(),
+        );
+        Ok(format!(
+            "{}{path}?expires={expires}&signature={signature}",
+            self.public_url
+        ))
+    }
+
+    /// Checks a download request; the version to stream when allowed.
+    pub async fn authorize(
+        &self,
+        mnp_id: &str,
+        mnp_version_id: i64,
+        file_name: &str,
+        expires: i64,
+        signature: &str,
+    ) -> Result<Version, DownloadRefusal> {
+        let unavailable = |e: DomainError| DownloadRefusal::Unavailable(e.to_string());
+        let version = self
+            .store
+            .get_version(mnp_version_id)
+            .await
+            .map_err(|e| unavailable(e.into()))?
+            .filter(|v| v.new.mnp_id == mnp_id)
+            .ok_or(DownloadRefusal::BadSignature)?;
+        let path = Self::path_of(&version);
+        if !path.ends_with(&format!("/{file_name}")) {
+            return Err(DownloadRefusal::BadSignature);
+        }
+        let given = hex::decode(signature).map_err(|_| DownloadRefusal::BadSignature)?;
+        Self::mac(self.key().await.map_err(unavailable)?, &path, expires)
+            .verify_slice(&given)
+            .map_err(|_| DownloadRefusal::BadSignature)?;
+        if expires < self.clock.now().unix_timestamp() {
+            return Err(DownloadRefusal::Expired);
+        }
+        let listing = self
+            .store
+            .get_mini_program(&version.new.platform_id, mnp_id)
+            .await
+            .map_err(|e| unavailable(e.into()))?
+            .ok_or(DownloadRefusal::NotServed)?;
+        if listing.mini_program.status == STATUS_REMOVED {
+            return Err(DownloadRefusal::NotServed);
+        }
+        match self
+            .store
+            .online_version(mnp_id)
+            .await
+            .map_err(|e| unavailable(e.into()))?
+        {
+            Some(online) if online.version.mnp_version_id == mnp_version_id => Ok(version),
+            _ => Err(DownloadRefusal::NotServed),
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Preview and trial versions: ConfigureMNPPreview / DescribeMNPPreview and
+//! ModifyMNPVersionPreview / DescribeMNPVersionPreview. Each mini program has
+//! at most one of each; its QR code opens that version at its entrance path.
+
+use std::sync::Arc;
+
+use crate::approval::platform_version;
+use crate::clock::Clock;
+use crate::entity::*;
+use crate::error::DomainError;
+use crate::mini_program::owned_platform;
+use crate::store::MetaStore;
+
+pub const SET: i64 = 1;
+pub const CANCEL: i64 = 2;
+
+pub struct Previews {
+    store: Arc<dyn MetaStore>,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+}
+
+/// A preview as shown to callers.
+#[derive(Debug, Clone)]
+pub struct PreviewView {
+    pub mini_program: MiniProgram,
+    pub version: Version,
+    pub preview: Preview,
+    /// Where the PNG of the QR code is served.
+    pub qr_code_url: String,
+}
+
+fn kind_action(kind: PreviewKind) -> &'static str {
+    match kind {
+        PreviewKind::Preview => "ConfigureMNPPreview",
+        PreviewKind::Trial => "ModifyMNPVersionPreview",
+    }
+}
+
+/// The pages of a version, as entrance paths: main pages and
+/// `root/page` of subpackages.
+pub fn pages_of(version: &Version) -> Vec<String> {
+    let m = &version.new.manifest;
+    let mut pages = m.pages.clone();
+    for sub in &m.subpackages {
+        let root = sub.root.trim_end_matches('/');
+        pages.extend(sub.pages.iter().map(|p| format!("{root}/{p}")));
+    }
+    pages
+}
+
+impl Previews {
+    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>, public_url: &str) -> Self {
+        Previews {
+            store,
+            clock,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// What the QR code says: a link opening this version at its path.
+    pub fn qr_content(&self, preview: &Preview) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("version_id", &preview.mnp_version_id.to_string())
+            .append_pair("path", &preview.entrance_path)
+            .append_pair("mode", preview.kind.as_str())
+            .finish();
+        format!("{}/open/{}?{query}", self.public_url, preview.mnp_id)
+    }
+
+    pub fn qr_code_url(&self, preview: &Preview) -> String {
+        format!(
+            "{}/qrcode/{}/{}/{}.png",
+            self.public_url,
+            preview.kind.as_str(),
+            preview.mnp_id,
+            preview.mnp_version_id
+        )
+    }
+
+    /// Set (1) or cancel (2) the preview or trial version.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn configure(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        mnp_id: &str,
+        kind: PreviewKind,
+        action_type: i64,
+        mnp_version_id: i64,
+        entrance_path: Option<&str>,
+    ) -> Result<(), DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        if self
+            .store
+            .get_mini_program(platform_id, mnp_id)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
+        }
+        let version = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        if version.new.mnp_id != mnp_id {
+            return Err(DomainError::InvalidMnpVersionId(mnp_version_id));
+        }
+        match action_type {
+            SET => {
+                let path = entrance_path_of(&version, entrance_path)?;
+                let preview = Preview {
+                    mnp_id: mnp_id.to_string(),
+                    kind,
+                    mnp_version_id,
+                    entrance_path: path,
+                    updated_at: self.clock.now().unix_timestamp(),
+                };
+                let decide = |current: Option<&Preview>| {
+                    match current {
+                    Some(c) if c.mnp_version_id != mnp_version_id => {
+                        Err(DomainError::ShowcaseExists(format!(
+                            "mini program {mnp_id} already has version id {} as its {} version; cancel it first ({} with ActionType 2)",
+                            c.mnp_version_id,
+                            kind.as_str(),
+                            kind_action(kind)
+                        )))
+                    }
+                    _ => Ok(()),
+                }
+                };
+                self.store.set_preview(&preview, &decide).await??;
+                Ok(())
+            }
+            CANCEL => {
+                if self
+                    .store
+                    .clear_preview(mnp_id, kind, mnp_version_id)
+                    .await?
+                {
+                    Ok(())
+                } else {
+                    Err(DomainError::InvalidValue(format!(
+                        "version id {mnp_version_id} is not the {} version of {mnp_id}; nothing to cancel",
+                        kind.as_str()
+                    )))
+                }
+            }
+            other => Err(DomainError::InvalidValue(format!(
+                "ActionType {other} is not supported; send 1 to set or 2 to cancel"
+            ))),
+        }
+    }
+
+    pub async fn describe(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        mnp_id: &str,
+        kind: PreviewKind,
+        mnp_version_id: i64,
+    ) -> Result<PreviewView, DomainError> {
+        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        let listing = self
+            .store
+            .get_mini_program(platform_id, mnp_id)
+            .await?
+            .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
+        let version = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        if version.new.mnp_id != mnp_id {
+            return Err(DomainError::InvalidMnpVersionId(mnp_version_id));
+        }
+        let preview = self
+            .store
+            .previews(mnp_id)
+            .await?
+            .into_iter()
+            .find(|p| p.kind == kind && p.mnp_version_id == mnp_version_id)
+            .ok_or_else(|| {
+                DomainError::InvalidValue(format!(
+                    "version id {mnp_version_id} is not the {} version of {mnp_id}; set it with {} (ActionType 1)",
+                    kind.as_str(),
+                    kind_action(kind)
+                ))
+            })?;
+        Ok(PreviewView {
+            mini_program: listing.mini_program,
+            version,
+            qr_code_url: self.qr_code_url(&preview),
+            preview,
+        })
+    }
+
+    /// The current preview of that kind and version, for the public QR route.
+    pub async fn current(
+        &self,
+        mnp_id: &str,
+        kind: PreviewKind,
+        mnp_version_id: i64,
+    ) -> Result<Option<Preview>, DomainError> {
+        Ok(self
+            .store
+            .previews(mnp_id)
+            .await?
+            .into_iter()
+            .find(|p| p.kind == kind && p.mnp_version_id == mnp_version_id))
+    }
+}
+
+/// The entrance path to use: the one given (a page of the version, with an
+/// optional query string) or the version's entry page.
+fn entrance_path_of(version: &Version, given: Option<&str>) -> Result<String, DomainError> {
+    let pages = pages_of(version);
+    let given = given.map(str::trim).filter(|p| !p.is_empty());
+    let Some(path) = given else {
+        return version
+            .new
+            .manifest
+            .entry_page
+            .clone()
+            .or_else(|| pages.first().cloned())
+            .ok_or_else(|| {
+                DomainError::InvalidValue(
+                    "the version has no page to open; send an entrance path".into(),
+                )
+            });
+    };
+    let page = path.trim_start_matches('/');
+    let page_only = page.split('?').next().unwrap_or(page);
+    if pages.iter().any(|p| p == page_only) {
+        Ok(page.to_string())
+    } else {
+        Err(DomainError::InvalidValue(format!(
+            "entrance path `{path}` is not a page of version {}; send one of: {}",
+            version.new.version,
+            pages.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,198 @@
+//! The offline package download behind the signed URLs: streamed from the
+//! blob store, `ETag` = the package's SHA-256, `If-None-Match` answered 304,
+//! single `Range` requests answered 206. Not a TencentCloud API call, so
+//! refusals are plain HTTP statuses.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mnpd_domain::package::DownloadRefusal;
+
+use crate::AppState;
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, format!("{message}\n")).into_response()
+}
+
+/// A `Range` header that cannot be satisfied (answered 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// A single byte range of a `size`-byte body; Err when unsatisfiable.
+/// Ranges that are not single `bytes=` ranges are ignored (whole body).
+pub fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (start, end) = spec.split_once('-').ok_or(Unsatisfiable)?;
+    let (start, end) = (start.trim(), end.trim());
+    if size == 0 {
+        return Err(Unsatisfiable);
+    }
+    let range = if start.is_empty() {
+        let suffix: u64 = end.parse().map_err(|_| Unsatisfiable)?;
+        if suffix == 0 {
+            return Err(Unsatisfiable);
+        }
+        (size.saturating_sub(suffix), size - 1)
+    } else {
+        let start: u64 = start.parse().map_err(|_| Unsatisfiable)?;
+        let end: u64 = if end.is_empty() {
+            size - 1
+        } else {
+            end.parse::<u64>().map_err(|_| Unsatisfiable)?.min(size - 1)
+        };
+        (start, end)
+    };
+    if range.0 > range.1 || range.0 >= size {
+        return Err(Unsatisfiable);
+    }
+    Ok(Some(range))
+}
+
+fn etag_matches(header_value: &str, etag: &str) -> bool {
+    header_value
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+pub async fn package(
+    State(state): State<Arc<AppState>>,
+    Path((mnp_id, version_id, file)): Path<(String, i64, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
+    let signature = query.get("signature");
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this URL is not signed; get one from DescribeMNPOfflinePackageURL",
+        );
+    };
+    let version =
+        match state
+            .packages
+            .authorize(&mnp_id, version_id, &file, expires, signature)
+            .await
+        {
+            Ok(v) => v,
+            Err(DownloadRefusal::BadSignature) => return refuse(
+                StatusCode::FORBIDDEN,
+                "the URL signature is not valid; get a new URL from DescribeMNPOfflinePackageURL",
+            ),
+            Err(DownloadRefusal::Expired) => {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "the URL has expired; get a new one from DescribeMNPOfflinePackageURL",
+                )
+            }
+            Err(DownloadRefusal::NotServed) => {
+                return refuse(StatusCode::NOT_FOUND, "this version is not online any more")
+            }
+            Err(DownloadRefusal::Unavailable(why)) => {
+                tracing::warn!(error = %why, "package download: storage unavailable");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable; retry",
+                );
+            }
+        };
+    let etag = format!("\"{}\"", version.new.sha256);
+    let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        if etag_matches(inm, &etag) {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            r.headers_mut().insert(header::ETAG, etag_value);
+            return r;
+        }
+    }
+    let size = version.new.size.max(0) as u64;
+    // A Range under If-Range applies only while the package is unchanged.
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == etag);
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(value) if if_range_ok => match parse_range(value, size) {
+            Ok(r) => r,
+            Err(Unsatisfiable) => {
+                let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    r.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return r;
+            }
+        },
+        _ => None,
+    };
+    let stream = match state.blobs.read(&version.new.sha256, range).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, sha256 = %version.new.sha256, "package of an online version unreadable");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "package unreadable; retry");
+        }
+    };
+    let (status, length) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
+        None => (StatusCode::OK, stream.total_size),
+    };
+    let mut response = Response::new(Body::from_stream(stream.body));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::ETAG, etag_value);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Some((start, end)) = range {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{}", stream.total_size))
+        {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range("bytes=90-", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=-1000", 100), Ok(Some((0, 99))));
+        assert_eq!(parse_range("bytes=50-1000", 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=9-3", 100), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=x-3", 100), Err(Unsatisfiable));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
+        assert_eq!(parse_range("items=0-1", 100), Ok(None));
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"abc\"", "\"abc\""));
+        assert!(etag_matches("W/\"abc\", \"x\"", "\"abc\""));
+        assert!(etag_matches("*", "\"abc\""));
+        assert!(!etag_matches("\"abd\"", "\"abc\""));
+    }
+}

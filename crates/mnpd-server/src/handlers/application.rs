@@ -1,0 +1,174 @@
+//! CreateApplication, DescribeApplicationList, DescribeApplication,
+//! ModifyApplication, DeleteApplication.
+
+use mnpd_api::model::*;
+use mnpd_api::params::decode;
+use mnpd_domain::application::{ApplicationChanges, NewApplication};
+use mnpd_domain::entity::ApplicationListing;
+use mnpd_domain::store::ApplicationQuery;
+
+use super::{encode, ok_result, HandlerFuture};
+use crate::gateway::Call;
+use crate::AppState;
+
+pub fn create(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: CreateApplicationRequest = decode(call.action, call.params)?;
+        let application_id = state
+            .applications
+            .create(
+                &call.caller,
+                NewApplication {
+                    platform_id: req.platform_id,
+                    team_id: req.team_id,
+                    name: req.application_name,
+                    logo: req.logo,
+                    intro: req.intro,
+                    remark: req.remark,
+                    android_app_key: req.android_app_key,
+                    ios_app_key: req.ios_app_key,
+                    application_type: req.application_type,
+                },
+            )
+            .await?;
+        encode(&CreateApplicationResponse {
+            data: Some(ResourceIdStringInfo {
+                resource_id: Some(application_id),
+            }),
+            request_id: None,
+        })
+    })
+}
+
+pub fn list(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DescribeApplicationListRequest = decode(call.action, call.params)?;
+        let (total, page) = state
+            .applications
+            .list(
+                &call.caller,
+                ApplicationQuery {
+                    platform_id: req.platform_id,
+                    keyword: req.keyword,
+                    team_id: req.team_id,
+                    offset: req.offset,
+                    limit: req.limit,
+                },
+            )
+            .await?;
+        encode(&DescribeApplicationListResponse {
+            data: Some(ApplicationPageInfo {
+                total_count: Some(total),
+                data_list: Some(page.into_iter().map(list_item).collect()),
+            }),
+            request_id: None,
+        })
+    })
+}
+
+fn list_item(l: ApplicationListing) -> ApplicationInfo {
+    let a = l.application;
+    ApplicationInfo {
+        // Not tracked: there is no customer above the account.
+        customer_id: Some(String::new()),
+        application_id: Some(a.application_id),
+        app_identity_id: Some(a.number),
+        application_name: Some(a.name),
+        application_english_name: Some(String::new()),
+        logo: Some(a.logo),
+        remark: Some(a.remark),
+        android_app_key: Some(a.android_app_key),
+        ios_app_key: Some(a.ios_app_key),
+        create_user: Some(a.create_user),
+        // Times as decimal strings, as in the spec's examples.
+        create_time: Some(a.created_at.to_string()),
+        update_user: Some(a.update_user),
+        update_time: Some(a.updated_at.to_string()),
+        intro: Some(a.intro),
+        ios_app_url: Some(String::new()),
+        android_app_url: Some(String::new()),
+        team_id: Some(a.team_id),
+        team_name: Some(l.team_name),
+        sensitive_api_count: Some(0),
+        application_type: Some(a.application_type as u64),
+    }
+}
+
+pub fn detail(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DescribeApplicationRequest = decode(call.action, call.params)?;
+        let l = state
+            .applications
+            .detail(&call.caller, &req.platform_id, &req.application_id)
+            .await?;
+        let a = l.application;
+        encode(&DescribeApplicationResponse {
+            data: Some(ApplicationDetail {
+                application_id: Some(a.application_id),
+                app_identity_id: Some(a.number),
+                application_name: Some(a.name),
+                application_english_name: Some(String::new()),
+                logo: Some(a.logo),
+                remark: Some(a.remark),
+                android_app_key: Some(a.android_app_key),
+                ios_app_key: Some(a.ios_app_key),
+                create_user: Some(a.create_user),
+                create_time: Some(a.created_at.to_string()),
+                update_user: Some(a.update_user),
+                update_time: Some(a.updated_at.to_string()),
+                // Binding mini programs to an application is not modelled
+                // yet: none are bound.
+                bind_mnp_count: Some(0),
+                bind_mnp_list: Some(Vec::new()),
+                intro: Some(a.intro),
+                android_app_url: Some(String::new()),
+                ios_app_url: Some(String::new()),
+                team_id: Some(a.team_id),
+                team_name: Some(l.team_name),
+                sensitive_api_count: Some(0),
+                application_type: Some(a.application_type),
+            }),
+            request_id: None,
+        })
+    })
+}
+
+pub fn modify(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: ModifyApplicationRequest = decode(call.action, call.params)?;
+        state
+            .applications
+            .modify(
+                &call.caller,
+                ApplicationChanges {
+                    platform_id: req.platform_id,
+                    application_id: req.application_id,
+                    name: req.application_name,
+                    logo: req.logo,
+                    intro: req.intro,
+                    remark: req.remark,
+                    android_app_key: req.android_app_key,
+                    ios_app_key: req.ios_app_key,
+                },
+            )
+            .await?;
+        encode(&ModifyApplicationResponse {
+            data: Some(ok_result()),
+            request_id: None,
+        })
+    })
+}
+
+pub fn delete(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DeleteApplicationRequest = decode(call.action, call.params)?;
+        state
+            .applications
+            .delete(&call.caller, &req.platform_id, &req.application_id)
+            .await?;
+        encode(&DeleteApplicationResponse {
+            data: Some(ok_result()),
+            request_id: None,
+        })
+    })
+}

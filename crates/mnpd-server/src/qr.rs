@@ -1,0 +1,84 @@
+//! The preview QR codes: a PNG per preview or trial version, encoding a link
+//! (under the public base URL) that opens that version at its entrance path,
+//! and the page that link lands on.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mnpd_domain::entity::PreviewKind;
+
+use crate::AppState;
+
+/// A PNG of `content` as a QR code.
+pub fn render_png(content: &str) -> Result<Vec<u8>, String> {
+    let code = qrcode::QrCode::new(content.as_bytes()).map_err(|e| e.to_string())?;
+    let image = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(256, 256)
+        .build();
+    let mut png = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}
+
+pub async fn png(
+    State(state): State<Arc<AppState>>,
+    Path((kind, mnp_id, file)): Path<(String, String, String)>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such preview\n").into_response();
+    let Some(kind) = PreviewKind::parse(&kind) else {
+        return not_found();
+    };
+    let Some(version_id) = file
+        .strip_suffix(".png")
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return not_found();
+    };
+    let preview = match state.previews.current(&mnp_id, kind, version_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::warn!(error = %e, "QR code: storage unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "retry\n").into_response();
+        }
+    };
+    match render_png(&state.previews.qr_content(&preview)) {
+        Ok(png) => {
+            let mut r = png.into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "QR code rendering failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "QR code rendering failed\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Where a scanned QR code lands: says what the host app is to open.
+pub async fn open(
+    Path(mnp_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| query.get(k).cloned().unwrap_or_default();
+    axum::Json(serde_json::json!({
+        "MNPId": mnp_id,
+        "MNPVersionId": field("version_id"),
+        "Path": field("path"),
+        "Mode": field("mode"),
+    }))
+    .into_response()
+}
