@@ -147,3 +147,8 @@ def packages(file_server, session_dir) -> Packages:
 @pytest.fixture(scope="session")
 def broken_packages(session_dir):
     return harness.broken_packages(session_dir)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The cluster backend's S3 server and databases live for the session.
+    harness.ClusterServices.shutdown()

@@ -71,13 +71,17 @@ PROXY_VARS = [
 ]
 
 
-def clean_env(extra: Optional[dict] = None) -> dict:
+def clean_env(extra: Optional[dict] = None, *, backend: bool = True) -> dict:
+    """The environment for mnpd processes: no proxies, no MNPD_* settings of
+    the caller, and the settings of the backend under test."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.pop("MNPD_LOG_FORMAT", None)
     # The server's own settings must come from the flags the suite passes.
     for k in list(env):
         if k.startswith("MNPD_") and k != "MNPD_BIN":
             env.pop(k)
+    if backend:
+        env.update(backend_env())
     if extra:
         env.update(extra)
     return env
@@ -139,6 +143,107 @@ class Credentials:
     secret_key: str
 
 
+
+# ---------------------------------------------------------------------------
+# Backends: the suite runs on the embedded default, or (with
+# MNPD_CONFORMANCE_BACKEND=cluster) on PostgreSQL + an S3-compatible server +
+# Redis, each server of the suite getting its own database and bucket.
+# ---------------------------------------------------------------------------
+
+BACKEND = os.environ.get("MNPD_CONFORMANCE_BACKEND", "embedded")
+POSTGRES_ADMIN_URL = os.environ.get("MNPD_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("MNPD_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+class ClusterServices:
+    """The shared services of a cluster-backend run: one moto S3 server for
+    the session, a PostgreSQL database and an S3 bucket per data directory
+    (so a restarted server finds its state again)."""
+
+    _instance: Optional["ClusterServices"] = None
+
+    def __init__(self):
+        moto = REPO_ROOT / ".cache/services/moto/bin/moto_server"
+        if not moto.exists():
+            pytest.fail("moto_server is not installed; run scripts/services", pytrace=False)
+        self.s3_port = free_port()
+        self.moto = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(self.s3_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=clean_env(backend=False),
+        )
+        self.s3_endpoint = f"http://127.0.0.1:{self.s3_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(self.s3_endpoint, timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or self.moto.poll() is not None:
+                    pytest.fail("the moto S3 server did not start", pytrace=False)
+                time.sleep(0.2)
+        self.databases: dict[str, str] = {}
+
+    @classmethod
+    def get(cls) -> "ClusterServices":
+        if cls._instance is None:
+            cls._instance = ClusterServices()
+        return cls._instance
+
+    @staticmethod
+    def _psql(sql: str):
+        cp = subprocess.run(["psql", POSTGRES_ADMIN_URL + "/postgres", "-v", "ON_ERROR_STOP=1",
+                             "-qc", sql], capture_output=True, text=True, timeout=60)
+        if cp.returncode != 0:
+            pytest.fail(f"PostgreSQL: {sql}: {cp.stderr} (run scripts/services)", pytrace=False)
+
+    def name_for(self, data_dir: Path) -> str:
+        return "mnpd_c_" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+
+    def database_url(self, data_dir: Path) -> str:
+        name = self.name_for(data_dir)
+        if name not in self.databases:
+            self._psql(f"DROP DATABASE IF EXISTS {name}")
+            self._psql(f"CREATE DATABASE {name}")
+            bucket = name.replace("_", "-")
+            r = requests.put(f"{self.s3_endpoint}/{bucket}", timeout=10)
+            assert r.status_code in (200, 409), r.text
+            self.databases[name] = bucket
+        return f"{POSTGRES_ADMIN_URL}/{name}"
+
+    def args(self, data_dir: Path) -> list[str]:
+        db = self.database_url(data_dir)
+        bucket = self.databases[self.name_for(data_dir)]
+        # Short leases: a killed node's tasks are taken over within seconds.
+        return ["--database-url", db, "--storage-url", f"s3://{bucket}/packages",
+                "--redis-url", REDIS_URL, "--task-lease-secs", "5"]
+
+    def env(self) -> dict:
+        return {"MNPD_S3_ENDPOINT": self.s3_endpoint, "MNPD_S3_ACCESS_KEY_ID": "test",
+                "MNPD_S3_SECRET_ACCESS_KEY": "test", "MNPD_S3_REGION": "us-east-1"}
+
+    @classmethod
+    def shutdown(cls):
+        inst = cls._instance
+        if inst is None:
+            return
+        inst.moto.terminate()
+        with contextlib.suppress(Exception):
+            inst.moto.wait(10)
+        for name in inst.databases:
+            with contextlib.suppress(BaseException):
+                inst._psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cls._instance = None
+
+
+def backend_args(data_dir: Path) -> list[str]:
+    return ClusterServices.get().args(data_dir) if BACKEND == "cluster" else []
+
+
+def backend_env() -> dict:
+    return ClusterServices.get().env() if BACKEND == "cluster" else {}
+
+
 class MnpdServer:
     """One `mnpd serve` process on a loopback port and its data directory."""
 
@@ -198,7 +303,7 @@ class MnpdServer:
         ]
         if self.tls:
             cmd += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
-        return cmd + self.extra_args
+        return cmd + backend_args(self.data_dir) + self.extra_args
 
     def start(self, timeout: float = 30.0) -> "MnpdServer":
         assert not self.running, "already running"
@@ -340,6 +445,8 @@ class MnpdServer:
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(mnpd_bin()), "admin", "--data-dir", str(self.data_dir), "--json", *args]
+        if BACKEND == "cluster":
+            cmd[2:2] = ["--database-url", ClusterServices.get().database_url(self.data_dir)]
         cp = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=30)
         if check and cp.returncode != 0:
             pytest.fail(f"`{' '.join(cmd)}` failed ({cp.returncode}): {cp.stderr}", pytrace=False)
@@ -1297,3 +1404,39 @@ def example_nulls(spec: dict, action: str) -> set:
         if isinstance(data, dict):
             out |= {k for k, v in data.items() if v is None}
     return out
+
+
+_MEMBER_TYPES = {
+    "string": "string", "int64": "int", "uint64": "int", "int": "int",
+    "float": "float", "double": "float", "bool": "bool",
+}
+
+
+def check_spec_response(spec: dict, action: str, response: dict,
+                        nullable: Iterable[str] = ()) -> None:
+    """The whole `Response` object of a successful `action` against the spec,
+    recursively: every object (and every element of every list) has exactly
+    the spec's fields with the spec's JSON types. `nullable` names fields that
+    may be null anywhere (see example_nulls)."""
+    nullable = set(nullable)
+
+    def walk(obj_name: str, value, where: str):
+        check_spec_object(spec, obj_name, value, nullable, where)
+        for f in spec["objects"][obj_name]:
+            v, member = value[f["name"]], f.get("member", "")
+            if v is None:
+                continue
+            here = f"{where}.{f['name']}"
+            if f["type"] == "object" and member in spec["objects"]:
+                walk(member, v, here)
+            elif f["type"] == "list":
+                for i, item in enumerate(v):
+                    if member in spec["objects"]:
+                        walk(member, item, f"{here}[{i}]")
+                    elif member in _MEMBER_TYPES:
+                        typ = _MEMBER_TYPES[member]
+                        ok = (isinstance(item, _JSON_TYPES[typ])
+                              and not (typ in ("int", "float") and isinstance(item, bool)))
+                        assert ok, f"{here}[{i}] should be a JSON {typ}, got {item!r}"
+
+    walk(spec["actions"][action]["output"], response, f"{action}.Response")

@@ -4,11 +4,15 @@
 pub mod blob_fs;
 pub mod blob_s3;
 pub mod limiter;
+pub mod postgres;
 pub mod redis_limiter;
 pub mod sqlite;
+#[cfg(feature = "test-suite")]
+pub mod suite;
 
 pub use blob_fs::FsBlobStore;
 pub use blob_s3::{S3BlobStore, S3Settings};
 pub use limiter::InProcessLimiter;
+pub use postgres::{PgOptions, PgStore};
 pub use redis_limiter::{RedisLimiter, RedisLimiterOptions};
 pub use sqlite::SqliteStore;

@@ -257,6 +257,13 @@ impl Approvals {
             } else {
                 PROCESSING
             };
+            if next.status == REJECTED {
+                // A rejected approval is finished: what was still waiting
+                // will not be decided any more.
+                for item in next.items.iter_mut().filter(|i| i.status == PROCESSING) {
+                    item.status = CANCELLED;
+                }
+            }
             next.updated_at = now;
             Ok(next)
         };

@@ -98,7 +98,7 @@ impl Packages {
             .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
         if listing.mini_program.status == STATUS_REMOVED {
             return Err(DomainError::NothingOnline(format!(
-                "mini program {mnp_id} is removed or offline, so nothing of it is served; release a version to serve it again"
+                "mini program {mnp_id} is removed or offline (Status 2), so nothing of it is served to users; it still accepts versions and approvals"
             )));
         }
         let online = self.store.online_version(mnp_id).await?.ok_or_else(|| {

@@ -5,8 +5,13 @@
 //! decides where the file lives (normally a temporary folder on the same
 //! file system as the blob store, so committing it is a rename).
 
+pub mod policy;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use policy::AddressPolicy;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -18,6 +23,8 @@ pub struct FetchLimits {
     pub connect_timeout: Duration,
     pub total_timeout: Duration,
     pub max_redirects: usize,
+    /// Which addresses may be reached.
+    pub policy: AddressPolicy,
 }
 
 impl Default for FetchLimits {
@@ -27,6 +34,7 @@ impl Default for FetchLimits {
             connect_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(60),
             max_redirects: 5,
+            policy: AddressPolicy::default(),
         }
     }
 }
@@ -71,10 +79,35 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(limits: FetchLimits) -> Result<Self, FetchError> {
+        let policy = Arc::new(limits.policy.clone());
+        let max_redirects = limits.max_redirects;
+        let redirect_policy = policy.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                return attempt.error(format!("followed more than {max_redirects} redirects"));
+            }
+            let url = attempt.url();
+            if !matches!(url.scheme(), "http" | "https") {
+                let why = format!(
+                    "a redirect leads to a {} URL; only http and https are fetched",
+                    url.scheme()
+                );
+                return attempt.error(why);
+            }
+            let checked = match url.host() {
+                Some(host) => redirect_policy.check_host(&host),
+                None => Err("a redirect leads to a URL without a host".to_string()),
+            };
+            match checked {
+                Ok(()) => attempt.follow(),
+                Err(why) => attempt.error(why),
+            }
+        });
         let client = reqwest::Client::builder()
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.total_timeout)
-            .redirect(reqwest::redirect::Policy::limited(limits.max_redirects))
+            .redirect(redirects)
+            .dns_resolver(Arc::new(policy::PolicyResolver { policy }))
             .user_agent(concat!("mnpd/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .build()
@@ -113,6 +146,13 @@ impl Fetcher {
     /// the partial file is removed.
     pub async fn fetch_to(&self, raw_url: &str, dest: &Path) -> Result<Fetched, FetchError> {
         let url = Self::check_url(raw_url)?;
+        if let Some(host) = url.host() {
+            self.limits.policy.check_host(&host).map_err(|why| {
+                FetchError::Failed(format!(
+                    "FileUrl cannot be fetched: {why}; serve the package from an allowed address"
+                ))
+            })?;
+        }
         let outcome = tokio::time::timeout(self.limits.total_timeout, self.stream(url, dest)).await;
         let result = match outcome {
             Ok(r) => r,
@@ -201,7 +241,7 @@ fn describe(shown: &str, e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_redirect() {
-        "followed too many redirects".to_string()
+        format!("a redirect was refused ({})", root_cause(e))
     } else if e.is_connect() {
         format!("could not connect ({})", root_cause(e))
     } else if e.is_body() || e.is_decode() {

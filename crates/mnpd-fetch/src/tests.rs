@@ -42,11 +42,16 @@ fn ok_body(body: &[u8]) -> Vec<u8> {
 }
 
 fn fetcher(max: u64, total: Duration) -> Fetcher {
+    fetcher_with(max, total, AddressPolicy::default())
+}
+
+fn fetcher_with(max: u64, total: Duration, policy: AddressPolicy) -> Fetcher {
     Fetcher::new(FetchLimits {
         max_bytes: max,
         connect_timeout: Duration::from_secs(2),
         total_timeout: total,
         max_redirects: 5,
+        policy,
     })
     .unwrap()
 }
@@ -258,4 +263,103 @@ fn messages_hide_credentials() {
         !shown.contains("pw") && !shown.contains("secret"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn metadata_address_is_refused_directly_and_after_a_redirect() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fetcher(1024, Duration::from_secs(5));
+    let err = f
+        .fetch_to(
+            "http://169.254.169.254/latest/meta-data/",
+            &dir.path().join("x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::Failed(ref m) if m.contains("not allowed")),
+        "{err}"
+    );
+    let base = serve(|_| {
+        b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/\r\nContent-Length: 0\r\n\r\n".to_vec()
+    })
+    .await;
+    let err = f
+        .fetch_to(&format!("{base}/p.zip"), &dir.path().join("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::Failed(ref m) if m.contains("not allowed")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_when_configured_also_by_name() {
+    let base = serve(|_| ok_body(b"zip")).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let strict = fetcher_with(
+        1024,
+        Duration::from_secs(5),
+        AddressPolicy {
+            deny_private: true,
+            allowed_hosts: None,
+        },
+    );
+    for url in [
+        format!("{base}/p.zip"),
+        format!("http://localhost:{port}/p.zip"),
+    ] {
+        let err = strict
+            .fetch_to(&url, &dir.path().join("x"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::Failed(ref m) if m.contains("not allowed")),
+            "{url}: {err}"
+        );
+    }
+    // The default allows loopback (the public example uses 127.0.0.1).
+    assert!(fetcher(1024, Duration::from_secs(5))
+        .fetch_to(
+            &format!("http://localhost:{port}/p.zip"),
+            &dir.path().join("x")
+        )
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn allow_list_limits_hosts() {
+    let base = serve(|_| ok_body(b"zip")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let only_other = fetcher_with(
+        1024,
+        Duration::from_secs(5),
+        AddressPolicy {
+            deny_private: false,
+            allowed_hosts: Some(vec!["pkg.example.com".into()]),
+        },
+    );
+    let err = only_other
+        .fetch_to(&base, &dir.path().join("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::Failed(ref m) if m.contains("only fetches packages from pkg.example.com")),
+        "{err}"
+    );
+    let only_loopback = fetcher_with(
+        1024,
+        Duration::from_secs(5),
+        AddressPolicy {
+            deny_private: false,
+            allowed_hosts: Some(vec!["127.0.0.1".into()]),
+        },
+    );
+    assert!(only_loopback
+        .fetch_to(&base, &dir.path().join("x"))
+        .await
+        .is_ok());
 }

@@ -1,6 +1,5 @@
 //! `mnpd admin`: operator commands on a data directory.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -8,18 +7,8 @@ use mnpd_domain::admin::Admin;
 use mnpd_domain::clock::SystemClock;
 use serde_json::json;
 
+use crate::backends::open_metadata;
 use crate::cli::*;
-
-pub const DB_FILE: &str = "mnpd.db";
-
-pub async fn open_store(data_dir: &Path) -> Result<Arc<mnpd_backend::SqliteStore>> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-    let store = mnpd_backend::SqliteStore::open(&data_dir.join(DB_FILE))
-        .await
-        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
-    Ok(Arc::new(store))
-}
 
 fn parse_time(s: &str) -> Result<i64> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
@@ -39,8 +28,8 @@ fn emit(json_out: bool, value: serde_json::Value, text: String) {
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {
-    let store = open_store(&args.data_dir).await?;
-    let admin = Admin::new(store.clone(), Arc::new(SystemClock));
+    let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
+    let admin = Admin::new(metadata.store(), Arc::new(SystemClock));
     let j = args.json;
     match args.command {
         AdminCommand::Account(AccountCommand::Create {
@@ -154,6 +143,14 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .join("\n");
             emit(j, json!(rows), text);
         }
+        AdminCommand::Migrate => {
+            // Opening the store applied every migration.
+            emit(
+                j,
+                json!({"Migrated": true}),
+                "database schema is up to date".into(),
+            );
+        }
         AdminCommand::Team(TeamCommand::Create { platform_id, name }) => {
             let team = admin.create_team(&platform_id, name.as_deref()).await?;
             emit(
@@ -163,6 +160,6 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             );
         }
     }
-    store.close().await;
+    metadata.close().await;
     Ok(())
 }

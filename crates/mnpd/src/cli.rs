@@ -42,6 +42,16 @@ pub struct ServeArgs {
     /// Where metadata (SQLite) and packages live.
     #[arg(long, env = "MNPD_DATA_DIR", default_value = "./mnpd-data")]
     pub data_dir: PathBuf,
+    /// Metadata: sqlite://PATH (default DATA_DIR/mnpd.db) or postgres://...
+    #[arg(long, env = "MNPD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Packages: file://PATH (default DATA_DIR) or s3://BUCKET/PREFIX
+    /// (endpoint, region, credentials: MNPD_S3_* or AWS_* variables).
+    #[arg(long, env = "MNPD_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Rate limits shared by all nodes: redis://HOST:PORT (default: per process).
+    #[arg(long, env = "MNPD_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// PEM certificate chain; with --tls-key, serve HTTPS.
     #[arg(long, env = "MNPD_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -57,9 +67,20 @@ pub struct ServeArgs {
     /// Seconds a package download may take in all.
     #[arg(long, env = "MNPD_DOWNLOAD_TIMEOUT", default_value_t = 60)]
     pub download_timeout: u64,
+    /// Refuse FileUrl addresses on loopback and private networks too (link-local
+    /// and cloud metadata addresses are always refused).
+    #[arg(long, env = "MNPD_FETCH_DENY_PRIVATE")]
+    pub fetch_deny_private: bool,
+    /// Only fetch packages from these hosts (comma-separated names or IPs).
+    #[arg(long, env = "MNPD_FETCH_ALLOW_HOSTS", value_delimiter = ',')]
+    pub fetch_allow_hosts: Vec<String>,
     /// Task workers validating packages.
     #[arg(long, env = "MNPD_WORKERS", default_value_t = 4)]
     pub workers: usize,
+    /// Seconds a worker holds a task before another node may take it over
+    /// (a node that dies mid-task loses its tasks after this long).
+    #[arg(long, env = "MNPD_TASK_LEASE_SECS", default_value_t = 60)]
+    pub task_lease_secs: i64,
     /// Accepted X-TC-Region values, comma-separated.
     #[arg(long, env = "MNPD_REGIONS", default_value = DEFAULT_REGIONS, value_delimiter = ',')]
     pub regions: Vec<String>,
@@ -84,6 +105,9 @@ pub struct AdminArgs {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// The same --database-url as the server's.
+    #[arg(long, env = "MNPD_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
     /// Machine-readable output.
     #[arg(long, global = true)]
     pub json: bool,
@@ -105,6 +129,8 @@ pub enum AdminCommand {
     /// Teams.
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Apply the database migrations (the server also does at start).
+    Migrate,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,7 @@
 //! `mnpd`: the TCMPP API server and its operator commands.
 
 mod admin;
+mod backends;
 mod cli;
 mod serve;
 

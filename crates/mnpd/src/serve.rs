@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mnpd_backend::{FsBlobStore, InProcessLimiter};
 use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
@@ -21,7 +20,7 @@ use mnpd_domain::version::Versions;
 use mnpd_server::{AppState, GatewaySettings};
 use tokio::sync::{watch, Notify};
 
-use crate::admin::open_store;
+use crate::backends::{open_blobs, open_limiter, open_metadata, NamespacedLimiter};
 use crate::cli::{LogFormat, ServeArgs};
 
 pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
@@ -44,14 +43,24 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if args.workers == 0 {
         anyhow::bail!("--workers must be at least 1");
     }
-    let store = open_store(&args.data_dir).await?;
-    let _lock = lock_data_dir(&args.data_dir)?;
-    let meta: Arc<dyn MetaStore> = store.clone();
+    let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
+    let single_node = metadata.single_node();
+    let _lock = if single_node {
+        Some(lock_data_dir(&args.data_dir)?)
+    } else {
+        None
+    };
+    let meta: Arc<dyn MetaStore> = metadata.store();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let blobs: Arc<dyn BlobStore> = Arc::new(
-        FsBlobStore::open(&args.data_dir)
-            .with_context(|| format!("opening package storage in {}", args.data_dir.display()))?,
-    );
+    let blobs = open_blobs(&args.data_dir, args.storage_url.as_deref())?;
+    // Every node of a deployment shares its database, hence this id.
+    let deployment = meta
+        .setting_or_init("deployment_id", &hex::encode(rand::random::<[u8; 8]>()))
+        .await?;
+    let limiter: Arc<dyn mnpd_domain::store::RateLimiter> = Arc::new(NamespacedLimiter::new(
+        open_limiter(args.redis_url.as_deref(), args.rate_limit).await?,
+        &deployment,
+    ));
 
     bootstrap(&args, meta.clone(), clock.clone()).await?;
 
@@ -64,14 +73,23 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             "resuming tasks interrupted by the previous run"
         );
     }
-    let cleaned = blobs.clean_staging(0).await?;
+    // Another node's download may be under way in shared staging.
+    let cleaned = blobs
+        .clean_staging(if single_node { 0 } else { 3600 })
+        .await?;
     if cleaned > 0 {
         tracing::info!(
             files = cleaned,
             "removed partial downloads of the previous run"
         );
     }
-    let collected = collect_unreferenced(meta.as_ref(), blobs.as_ref()).await?;
+    // Another node may be between storing a package and recording its task,
+    // so only a single node collects at start-up.
+    let collected = if single_node {
+        collect_unreferenced(meta.as_ref(), blobs.as_ref()).await?
+    } else {
+        0
+    };
     if collected > 0 {
         tracing::info!(
             blobs = collected,
@@ -84,6 +102,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         connect_timeout: Duration::from_secs(args.download_timeout.clamp(1, 10)),
         total_timeout: Duration::from_secs(args.download_timeout.max(1)),
         max_redirects: 5,
+        policy: mnpd_fetch::AddressPolicy {
+            deny_private: args.fetch_deny_private,
+            allowed_hosts: (!args.fetch_allow_hosts.is_empty())
+                .then(|| args.fetch_allow_hosts.clone()),
+        },
     })?;
     let scheme = if args.tls_cert.is_some() {
         "https"
@@ -103,7 +126,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let state = Arc::new(AppState {
         store: meta.clone(),
         clock: clock.clone(),
-        limiter: Arc::new(InProcessLimiter::new(args.rate_limit)),
+        limiter,
         mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
         applications: Applications::new(meta.clone(), clock.clone()),
         approvals: Approvals::new(meta.clone(), clock.clone()),
@@ -137,7 +160,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         clock.clone(),
         RunnerSettings {
             owner: format!("mnpd-{}", uuid_like()),
-            lease_secs: 300,
+            lease_secs: args.task_lease_secs.max(5),
             max_attempts: 3,
             package_limits: mnpd_package::Limits::default(),
             poll: Duration::from_secs(2),
@@ -188,7 +211,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     for w in workers {
         let _ = w.await;
     }
-    store.close().await;
+    metadata.close().await;
     tracing::info!("mnpd stopped");
     Ok(())
 }

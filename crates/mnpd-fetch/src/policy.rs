@@ -1,0 +1,209 @@
+//! Which addresses a package download may reach. The check applies to the
+//! addresses actually connected to: hostnames are resolved here and only
+//! allowed addresses are handed to the connector (no DNS-rebinding gap), IP
+//! literals are checked before the request, and every redirect is checked
+//! again.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+/// The outbound policy of the downloader.
+#[derive(Debug, Clone, Default)]
+pub struct AddressPolicy {
+    /// Refuse loopback and private ranges too (production deployments).
+    pub deny_private: bool,
+    /// When set, only these hosts (exact, case-insensitive names or IP
+    /// literals) may be fetched from.
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+/// Why an address is refused, for the caller's message.
+fn refusal(ip: IpAddr, policy: &AddressPolicy) -> Option<&'static str> {
+    let ip = match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            if v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200) {
+                return Some("link-local and cloud metadata addresses are never fetched from");
+            }
+            if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() {
+                return Some("it is not a unicast address");
+            }
+            let private = v4.is_loopback()
+                || v4.is_private()
+                // 100.64.0.0/10, carrier-grade NAT
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64);
+            if policy.deny_private && private {
+                return Some("loopback and private addresses are refused by this server (--fetch-deny-private)");
+            }
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let metadata = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+            if (seg[0] & 0xffc0) == 0xfe80 || v6 == metadata {
+                return Some("link-local and cloud metadata addresses are never fetched from");
+            }
+            if v6.is_unspecified() || v6.is_multicast() {
+                return Some("it is not a unicast address");
+            }
+            let private = v6.is_loopback() || (seg[0] & 0xfe00) == 0xfc00;
+            if policy.deny_private && private {
+                return Some("loopback and private addresses are refused by this server (--fetch-deny-private)");
+            }
+        }
+    }
+    None
+}
+
+impl AddressPolicy {
+    /// Err with the message for the caller when `ip` may not be reached.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
+        match refusal(ip, self) {
+            None => Ok(()),
+            Some(why) => Err(format!("the address {ip} is not allowed: {why}")),
+        }
+    }
+
+    /// Err when `host` is not on the allow-list (if there is one); for an IP
+    /// literal also checks the address.
+    pub fn check_host(&self, host: &url::Host<&str>) -> Result<(), String> {
+        let name = match host {
+            url::Host::Domain(d) => d.to_ascii_lowercase(),
+            url::Host::Ipv4(v4) => v4.to_string(),
+            url::Host::Ipv6(v6) => v6.to_string(),
+        };
+        if let Some(allowed) = &self.allowed_hosts {
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&name)) {
+                return Err(format!(
+                    "the host {name} is not allowed: this server only fetches packages from {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        match host {
+            url::Host::Ipv4(v4) => self.check_ip(IpAddr::V4(*v4)),
+            url::Host::Ipv6(v6) => self.check_ip(IpAddr::V6(*v6)),
+            url::Host::Domain(_) => Ok(()),
+        }
+    }
+}
+
+/// The resolver handed to the HTTP client: system resolution, then only
+/// the allowed addresses.
+pub(crate) struct PolicyResolver {
+    pub(crate) policy: Arc<AddressPolicy>,
+}
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect();
+            let mut refused = None;
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|a| match policy.check_ip(a.ip()) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        refused.get_or_insert(why);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let why = refused.unwrap_or_else(|| format!("{host} has no address"));
+                return Err(format!("{host}: {why}").into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn metadata_and_link_local_are_always_refused() {
+        let open = AddressPolicy::default();
+        for bad in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "100.100.100.200",
+            "fe80::1",
+            "fd00:ec2::254",
+            "::ffff:169.254.169.254",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::",
+        ] {
+            assert!(open.check_ip(ip(bad)).is_err(), "{bad}");
+        }
+        for ok in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "::1",
+            "fd12::1",
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+        ] {
+            assert!(open.check_ip(ip(ok)).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn private_ranges_are_refused_when_asked() {
+        let strict = AddressPolicy {
+            deny_private: true,
+            allowed_hosts: None,
+        };
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.31.255.255",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            let err = strict.check_ip(ip(bad)).unwrap_err();
+            assert!(err.contains("not allowed"), "{err}");
+        }
+        for ok in ["93.184.216.34", "172.32.0.1", "2606:2800:220:1::1"] {
+            assert!(strict.check_ip(ip(ok)).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn allow_list_is_exact() {
+        let p = AddressPolicy {
+            deny_private: false,
+            allowed_hosts: Some(vec!["pkg.example.com".into(), "127.0.0.1".into()]),
+        };
+        assert!(p.check_host(&url::Host::Domain("PKG.example.com")).is_ok());
+        assert!(p
+            .check_host(&url::Host::Domain("evil.example.com"))
+            .is_err());
+        assert!(p.check_host(&url::Host::Ipv4(Ipv4Addr::LOCALHOST)).is_ok());
+        assert!(p
+            .check_host(&url::Host::Ipv4(Ipv4Addr::new(10, 0, 0, 1)))
+            .is_err());
+    }
+}
