@@ -7,11 +7,14 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
+use crate::secret::SecretCipher;
 use crate::store::{MetaStore, StoreError};
 
 pub struct Admin {
     store: Arc<dyn MetaStore>,
     clock: Arc<dyn Clock>,
+    /// Seals secret keys before they are stored, when configured.
+    cipher: Option<SecretCipher>,
 }
 
 /// A key pair as created; `secret_key` is shown once and only when it was
@@ -70,7 +73,17 @@ fn check_platform_id(id: &str) -> Result<(), DomainError> {
 
 impl Admin {
     pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
-        Admin { store, clock }
+        Admin {
+            store,
+            clock,
+            cipher: None,
+        }
+    }
+
+    /// Store secret keys sealed with `cipher`.
+    pub fn with_cipher(mut self, cipher: Option<SecretCipher>) -> Self {
+        self.cipher = cipher;
+        self
     }
 
     fn now(&self) -> i64 {
@@ -116,7 +129,14 @@ impl Admin {
             enabled: true,
             created_at: self.now(),
         };
-        match self.store.insert_api_key(&key).await {
+        let stored = ApiKey {
+            secret_key: match &self.cipher {
+                Some(c) => c.seal(&key.secret_key),
+                None => key.secret_key.clone(),
+            },
+            ..key.clone()
+        };
+        match self.store.insert_api_key(&stored).await {
             Ok(()) => Ok(CreatedKey { key, generated }),
             Err(StoreError::Conflict(_)) => Err(DomainError::InvalidValue(format!(
                 "SecretId `{}` already exists; choose another",

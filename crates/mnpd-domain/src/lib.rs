@@ -14,6 +14,7 @@ pub mod mini_program;
 pub mod package;
 pub mod preview;
 pub mod release;
+pub mod secret;
 pub mod stage;
 pub mod store;
 pub mod task;

@@ -122,7 +122,9 @@ async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String,
         .map_err(|e| ApiError::Domain(e.into()))?
         .filter(|k| k.enabled)
         .ok_or_else(|| ApiError::SecretIdNotFound(wire.secret_id.clone()))?;
-    if !wire.proof.verify(&key.secret_key) {
+    let secret_key = mnpd_domain::secret::open(state.secrets.as_ref(), &key.secret_key)
+        .map_err(ApiError::Internal)?;
+    if !wire.proof.verify(&secret_key) {
         return Err(ApiError::SignatureFailure);
     }
     if wire.version != API_VERSION {

@@ -60,6 +60,8 @@ pub struct AppState {
     /// Where offline packages are streamed from.
     pub blobs: Arc<dyn BlobStore>,
     pub settings: GatewaySettings,
+    /// Opens sealed secret keys, when configured.
+    pub secrets: Option<mnpd_domain::secret::SecretCipher>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -294,3 +294,30 @@ async fn rate_limit_per_account_and_action() {
         "another action has its own bucket"
     );
 }
+
+#[tokio::test]
+async fn sealed_secret_keys_still_authenticate() {
+    let cipher = mnpd_domain::secret::SecretCipher::from_config(&"ab".repeat(32)).unwrap();
+    let h = start_with(100, Some(cipher)).await;
+    let stored = h.meta.find_api_key(SID).await.unwrap().unwrap();
+    assert!(
+        mnpd_domain::secret::is_sealed(&stored.secret_key),
+        "stored sealed"
+    );
+    assert!(!stored.secret_key.contains(SKEY));
+    h.ok(
+        "DescribeMNPList",
+        json!({"Offset": 0, "Limit": 10, "PlatformId": PLATFORM}),
+    )
+    .await;
+    let wrong = h
+        .call_as(
+            "wrong-key-wrong-key",
+            "DescribeMNPList",
+            "2024-08-01",
+            now(),
+            json!({"Offset": 0, "Limit": 10, "PlatformId": PLATFORM}),
+        )
+        .await;
+    assert_eq!(code(&wrong), "AuthFailure.SignatureFailure");
+}

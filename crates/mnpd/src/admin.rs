@@ -29,7 +29,8 @@ fn emit(json_out: bool, value: serde_json::Value, text: String) {
 
 pub async fn run(args: AdminArgs) -> Result<()> {
     let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
-    let admin = Admin::new(metadata.store(), Arc::new(SystemClock));
+    let admin = Admin::new(metadata.store(), Arc::new(SystemClock))
+        .with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
     let j = args.json;
     match args.command {
         AdminCommand::Account(AccountCommand::Create {

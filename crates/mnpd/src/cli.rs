@@ -5,6 +5,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mnpd_domain::secret::SecretCipher;
+
+/// The cipher for secret keys at rest, when a key is configured.
+pub fn cipher_of(value: Option<&str>) -> anyhow::Result<Option<SecretCipher>> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            SecretCipher::from_config(v)
+                .map_err(|e| anyhow::anyhow!("--secret-encryption-key: {e}"))
+        })
+        .transpose()
+}
 
 /// The public TencentCloud region names accepted by default.
 pub const DEFAULT_REGIONS: &str = "ap-guangzhou,ap-shanghai,ap-nanjing,ap-beijing,ap-chengdu,ap-chongqing,ap-hongkong,ap-singapore,ap-jakarta,ap-seoul,ap-tokyo,ap-mumbai,ap-bangkok,na-siliconvalley,na-ashburn,na-toronto,sa-saopaulo,eu-frankfurt,eu-moscow";
@@ -52,6 +65,10 @@ pub struct ServeArgs {
     /// Rate limits shared by all nodes: redis://HOST:PORT (default: per process).
     #[arg(long, env = "MNPD_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Seal API secret keys at rest with this 32-byte key (64 hex digits or
+    /// base64); keys stored before it was set stay readable.
+    #[arg(long, env = "MNPD_SECRET_ENCRYPTION_KEY", hide_env_values = true)]
+    pub secret_encryption_key: Option<String>,
     /// PEM certificate chain; with --tls-key, serve HTTPS.
     #[arg(long, env = "MNPD_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -108,6 +125,14 @@ pub struct AdminArgs {
     /// The same --database-url as the server's.
     #[arg(long, env = "MNPD_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// The same --secret-encryption-key as the server's.
+    #[arg(
+        long,
+        env = "MNPD_SECRET_ENCRYPTION_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_encryption_key: Option<String>,
     /// Machine-readable output.
     #[arg(long, global = true)]
     pub json: bool,

@@ -21,7 +21,7 @@ use mnpd_server::{AppState, GatewaySettings};
 use tokio::sync::{watch, Notify};
 
 use crate::backends::{open_blobs, open_limiter, open_metadata, NamespacedLimiter};
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{cipher_of, LogFormat, ServeArgs};
 
 pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
 
@@ -43,6 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if args.workers == 0 {
         anyhow::bail!("--workers must be at least 1");
     }
+    let secrets = cipher_of(args.secret_encryption_key.as_deref())?;
     let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
     let single_node = metadata.single_node();
     let _lock = if single_node {
@@ -147,6 +148,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             clock.clone(),
             work.clone(),
         ),
+        secrets: secrets.clone(),
         settings: GatewaySettings {
             regions: args.regions.clone(),
             ..GatewaySettings::default()
@@ -290,7 +292,8 @@ async fn bootstrap(
     clock: Arc<dyn Clock>,
 ) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let admin = Admin::new(meta, clock);
+    let admin =
+        Admin::new(meta, clock).with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
     let created = admin
         .bootstrap(
             env("MNPD_BOOTSTRAP_SECRET_ID").as_deref(),

@@ -90,6 +90,14 @@ async fn file_server() -> String {
 }
 
 pub async fn start(rate_limit: u32) -> Harness {
+    start_with(rate_limit, None).await
+}
+
+/// A harness whose secret keys are sealed at rest with `cipher`.
+pub async fn start_with(
+    rate_limit: u32,
+    cipher: Option<mnpd_domain::secret::SecretCipher>,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("meta.db"))
@@ -100,6 +108,7 @@ pub async fn start(rate_limit: u32) -> Harness {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(dir.path()).unwrap());
     Admin::new(meta.clone(), clock.clone())
+        .with_cipher(cipher.clone())
         .bootstrap(Some(SID), Some(SKEY), Some(PLATFORM))
         .await
         .unwrap()
@@ -137,6 +146,7 @@ pub async fn start(rate_limit: u32) -> Harness {
             max_body_bytes: 64 * 1024,
             max_clock_skew_secs: 300,
         },
+        secrets: cipher,
     });
     let (stop, stopped) = watch::channel(false);
     let runner = Arc::new(TaskRunner::new(
