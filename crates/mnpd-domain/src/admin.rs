@@ -273,6 +273,27 @@ impl Admin {
                     .into(),
             ));
         }
+        // Checked before claiming, so a refused start can be retried.
+        if let Some(id) = secret_id {
+            check_secret_id(id)?;
+        }
+        if let Some(k) = secret_key {
+            check_secret_key(k)?;
+        }
+        if let Some(id) = platform_id {
+            check_platform_id(id)?;
+        }
+        // Nodes starting together on an empty shared database: the one whose
+        // claim is stored bootstraps, the others start without.
+        let claim = hex::encode(rand::random::<[u8; 16]>());
+        if self
+            .store
+            .setting_or_init("bootstrap_claim", &claim)
+            .await?
+            != claim
+        {
+            return Ok(None);
+        }
         let (account, key) = self.create_account("admin", secret_id, secret_key).await?;
         let (platform, team) = self
             .create_platform(&key.key.secret_id, platform_id, Some("default"), None)

@@ -93,7 +93,18 @@ impl Versions {
             return Ok(task.task_id);
         }
         let live = self.store.live_version_numbers(&req.mnp_id).await?;
-        must_exceed(&number, &live).map_err(DomainError::InvalidMnpVersion)?;
+        if let Err(why) = must_exceed(&number, &live) {
+            // An identical request may have recorded its task since the
+            // lookup above: it is the same request, so the same task.
+            if let Some(task) = self
+                .store
+                .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
+                .await?
+            {
+                return Ok(task.task_id);
+            }
+            return Err(DomainError::InvalidMnpVersion(why));
+        }
         let intro = req.intro.trim();
         let intro_chars = intro.chars().count();
         if intro_chars == 0 || intro_chars > MAX_VERSION_INTRO_CHARS {

@@ -65,14 +65,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 
     bootstrap(&args, meta.clone(), clock.clone()).await?;
 
-    // One node owns this data directory: tasks left running by a previous
-    // process are free to be claimed now, and its partial downloads are junk.
-    let released = meta.expire_all_leases().await?;
-    if released > 0 {
-        tracing::warn!(
-            tasks = released,
-            "resuming tasks interrupted by the previous run"
-        );
+    // One node owns an embedded store: tasks left running by a previous
+    // process are free to be claimed now. With several nodes, leases expire
+    // on their own and another node takes the task over.
+    if single_node {
+        let released = meta.expire_all_leases().await?;
+        if released > 0 {
+            tracing::warn!(
+                tasks = released,
+                "resuming tasks interrupted by the previous run"
+            );
+        }
     }
     // Another node's download may be under way in shared staging.
     let cleaned = blobs
