@@ -137,6 +137,9 @@ impl Applications {
         owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
         check_page(query.offset, query.limit)?;
         crate::mini_program::check_keyword(query.keyword.as_deref())?;
+        if crate::mini_program::matches_nothing(query.keyword.as_deref()) {
+            return Ok((0, Vec::new()));
+        }
         Ok(self.store.list_applications(&query).await?)
     }
 

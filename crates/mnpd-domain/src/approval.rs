@@ -278,6 +278,9 @@ impl Approvals {
         owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
         crate::mini_program::check_page(query.offset, query.limit)?;
         crate::mini_program::check_keyword(query.keyword.as_deref())?;
+        if crate::mini_program::matches_nothing(query.keyword.as_deref()) {
+            return Ok((0, Vec::new()));
+        }
         for s in &query.statuses {
             if !(0..=4).contains(s) {
                 return Err(DomainError::InvalidValue(format!(

@@ -171,11 +171,20 @@ impl MiniPrograms {
         owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
         check_page(query.offset, query.limit)?;
         check_keyword(query.keyword.as_deref())?;
+        if matches_nothing(query.keyword.as_deref()) {
+            return Ok((0, Vec::new()));
+        }
         Ok(self.store.list_mini_programs(&query).await?)
     }
 }
 
 pub const MAX_KEYWORD_CHARS: usize = 100;
+
+/// A Keyword no name or id can contain: the listing is empty without
+/// asking storage (which may not take the character at all).
+pub fn matches_nothing(keyword: Option<&str>) -> bool {
+    keyword.is_some_and(|k| k.contains('\0'))
+}
 
 /// A listing's Keyword: bounded, so a search stays cheap.
 pub fn check_keyword(keyword: Option<&str>) -> Result<(), DomainError> {

@@ -48,6 +48,8 @@ pub struct MiniProgramQuery {
     /// Matches the name or the MNPId, case-insensitively, as a substring.
     pub keyword: Option<String>,
     pub team_id: Option<String>,
+    /// Only mini programs approved for this host application.
+    pub application_id: Option<String>,
     pub offset: i64,
     pub limit: i64,
 }

@@ -17,32 +17,66 @@ pub struct AddressPolicy {
     pub allowed_hosts: Option<Vec<String>>,
 }
 
+/// The IPv4 address an IPv6 address carries in the ways that reach IPv4
+/// hosts: mapped, compatible, translated, NAT64, 6to4 and Teredo.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let seg = v6.segments();
+    let low = Ipv4Addr::new(
+        (seg[6] >> 8) as u8,
+        seg[6] as u8,
+        (seg[7] >> 8) as u8,
+        seg[7] as u8,
+    );
+    match seg {
+        // ::ffff:a.b.c.d (mapped) and ::ffff:0:a.b.c.d (translated)
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] => Some(low),
+        // ::a.b.c.d (compatible), but not :: or ::1
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => Some(low),
+        // 64:ff9b::/96 and 64:ff9b:1::/48 (NAT64)
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 1, ..] => Some(low),
+        // 2002:AABB:CCDD::/48 (6to4)
+        [0x2002, a, b, ..] => Some(Ipv4Addr::new(
+            (a >> 8) as u8,
+            a as u8,
+            (b >> 8) as u8,
+            b as u8,
+        )),
+        // 2001:0::/32 (Teredo): the client address, inverted, in the last 32 bits
+        [0x2001, 0, ..] => {
+            let o = low.octets();
+            Some(Ipv4Addr::new(!o[0], !o[1], !o[2], !o[3]))
+        }
+        _ => None,
+    }
+}
+
+fn refusal_v4(v4: Ipv4Addr, policy: &AddressPolicy) -> Option<&'static str> {
+    if v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200) {
+        return Some("link-local and cloud metadata addresses are never fetched from");
+    }
+    if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() {
+        return Some("it is not a unicast address");
+    }
+    let private = v4.is_loopback()
+        || v4.is_private()
+        // 100.64.0.0/10, carrier-grade NAT
+        || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64);
+    if policy.deny_private && private {
+        return Some(
+            "loopback and private addresses are refused by this server (--fetch-deny-private)",
+        );
+    }
+    None
+}
+
 /// Why an address is refused, for the caller's message.
 fn refusal(ip: IpAddr, policy: &AddressPolicy) -> Option<&'static str> {
-    let ip = match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
-    };
     match ip {
-        IpAddr::V4(v4) => {
-            if v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200) {
-                return Some("link-local and cloud metadata addresses are never fetched from");
-            }
-            if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() {
-                return Some("it is not a unicast address");
-            }
-            let private = v4.is_loopback()
-                || v4.is_private()
-                // 100.64.0.0/10, carrier-grade NAT
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64);
-            if policy.deny_private && private {
-                return Some("loopback and private addresses are refused by this server (--fetch-deny-private)");
-            }
-        }
+        IpAddr::V4(v4) => refusal_v4(v4, policy),
         IpAddr::V6(v6) => {
+            if let Some(why) = embedded_ipv4(v6).and_then(|v4| refusal_v4(v4, policy)) {
+                return Some(why);
+            }
             let seg = v6.segments();
             let metadata = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
             if (seg[0] & 0xffc0) == 0xfe80 || v6 == metadata {
@@ -55,9 +89,9 @@ fn refusal(ip: IpAddr, policy: &AddressPolicy) -> Option<&'static str> {
             if policy.deny_private && private {
                 return Some("loopback and private addresses are refused by this server (--fetch-deny-private)");
             }
+            None
         }
     }
-    None
 }
 
 impl AddressPolicy {

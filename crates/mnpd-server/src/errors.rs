@@ -28,6 +28,14 @@ pub enum ApiError {
     InvalidAction(String),
     UnsupportedOperation(String),
     UnsupportedRegion(String),
+    /// The TC3 credential scope names another date or service.
+    CredentialScope {
+        date: String,
+        service: String,
+        expected_date: String,
+    },
+    /// A string parameter holds a NUL character.
+    NulCharacter(String),
     RequestLimitExceeded {
         action: String,
     },
@@ -108,11 +116,45 @@ impl ApiError {
                 C::RequestLimitExceeded,
                 format!("too many {action} requests from this account; slow down and retry after a moment"),
             ),
+            ApiError::CredentialScope { date, service, expected_date } => (
+                C::AuthFailureInvalidAuthorization,
+                format!("the Credential scope is {date}/{service}; sign with the UTC date of X-TC-Timestamp ({expected_date}) and the service tcmpp"),
+            ),
+            ApiError::NulCharacter(field) => (
+                nul_code(field),
+                format!("parameter `{field}` contains a NUL character; send text without it"),
+            ),
             ApiError::Internal(_) => (
                 C::InternalError,
                 "internal error; retry, and report the RequestId if it persists".into(),
             ),
         }
+    }
+}
+
+/// A NUL character in a parameter: the code of that parameter's own
+/// refusal, as no identifier or text of the API can hold one.
+fn nul_code(path: &str) -> ErrorCode {
+    use ErrorCode as C;
+    match path.rsplit('.').next().unwrap_or(path) {
+        "PlatformId" => C::InvalidParameterValueInvalidPlatformId,
+        "MNPId" => C::InvalidParameterValueInvalidMNPId,
+        "BusinessId" => C::InvalidParameterValueInvalidMNPVersionTaskId,
+        "ApprovalNo" | "AuditNo" => C::InvalidParameterValueInvalidApprovalNo,
+        "ApplicationId" | "AppId" => C::InvalidParameterValueInvalidApplicationId,
+        "TeamId" => C::InvalidParameterValueInvalidTeamId,
+        "MNPVersion" => C::InvalidParameterValueInvalidMNPVersion,
+        "MNPVersionIntro" => C::InvalidParameterValueInvalidMNPVersionIntro,
+        "FileUrl" => C::FailedOperationFileDownloadFailed,
+        "MNPName" => C::InvalidParameterValueInvalidMNPName,
+        "MNPIntro" => C::InvalidParameterValueInvalidMNPIntro,
+        "MNPIcon" => C::InvalidParameterValueInvalidMNPIcon,
+        "MNPType" => C::InvalidParameterValueInvalidMNPType,
+        "ApplicationName" => C::InvalidParameterValueInvalidApplicationName,
+        "Intro" => C::InvalidParameterValueInvalidApplicationIntro,
+        "Remark" => C::InvalidParameterValueInvalidApplicationRemark,
+        "ApprovalNote" | "AuditNote" => C::InvalidParameterValueInvalidApprovalNote,
+        _ => C::InvalidParameterValue,
     }
 }
 

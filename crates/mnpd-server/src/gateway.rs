@@ -22,6 +22,41 @@ use crate::AppState;
 
 pub const API_VERSION: &str = "2024-08-01";
 
+/// How long a request body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The parameter that holds a NUL character, if any: no identifier or text
+/// of the API has one, and storage engines cannot keep them. A `Keyword`
+/// may (it then matches nothing). When several do, the one checked first
+/// by the action (the platform, then the resource) is named.
+fn nul_field(params: &Map<String, Value>) -> Option<String> {
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.contains('\0') => found.push(path.to_string()),
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}.{i}"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, &format!("{path}.{k}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for (k, v) in params {
+        if k != "Keyword" {
+            walk(v, k, &mut found);
+        }
+    }
+    const FIRST: [&str; 5] = ["PlatformId", "MNPId", "BusinessId", "ApprovalNo", "AuditNo"];
+    found.sort_by_key(|path| FIRST.iter().position(|f| f == path).unwrap_or(FIRST.len()));
+    found.into_iter().next()
+}
+
 /// A request that passed the gateway, as handlers see it.
 pub struct Call {
     pub action: Action,
@@ -89,13 +124,22 @@ async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String,
             return Err(ApiError::BodyTooLarge { limit });
         }
     }
-    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_length_limit(&e) {
-            ApiError::BodyTooLarge { limit }
-        } else {
-            ApiError::BodyUnreadable(e.to_string())
-        }
-    })?;
+    // A client that stops sending its body does not hold the request open.
+    let body = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            ApiError::BodyUnreadable(format!(
+                "the body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            if is_length_limit(&e) {
+                ApiError::BodyTooLarge { limit }
+            } else {
+                ApiError::BodyUnreadable(e.to_string())
+            }
+        })?;
     let query = parts.uri.query().unwrap_or("");
     let wire = mnpd_wire::decode(&IncomingRequest {
         method: parts.method.as_str(),
@@ -114,6 +158,16 @@ async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String,
             now,
             skew,
         });
+    }
+    if let Some((date, service)) = wire.proof.credential_scope() {
+        let expected = mnpd_wire::utc_date(wire.timestamp);
+        if date != expected || service != mnpd_api::SERVICE {
+            return Err(ApiError::CredentialScope {
+                date: date.to_string(),
+                service: service.to_string(),
+                expected_date: expected,
+            });
+        }
     }
     let key = state
         .store
@@ -153,6 +207,9 @@ async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String,
         Params::Flat(flat) => mnpd_api::params::from_flat(action, &flat)?,
     };
     mnpd_api::params::validate(action, &params)?;
+    if let Some(field) = nul_field(&params) {
+        return Err(ApiError::NulCharacter(field));
+    }
     let user = state
         .store
         .get_account(key.account_id)

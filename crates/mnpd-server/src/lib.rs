@@ -66,7 +66,9 @@ pub struct AppState {
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(gateway::handle).post(gateway::handle))
+        // Every method reaches the gateway, which answers those the API does
+        // not take with an envelope rather than a bare 405.
+        .route("/", axum::routing::any(gateway::handle))
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/packages/{mnp_id}/{version_id}/{file}",

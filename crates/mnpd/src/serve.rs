@@ -186,28 +186,28 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("mnpd listening on {scheme}://{local}");
     let _ = std::io::stdout().flush();
 
+    // SIGTERM/SIGINT: stop accepting, let requests in flight finish.
+    let handle = axum_server::Handle::new();
+    let on_signal = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    let service = app.into_make_service();
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .context("loading --tls-cert / --tls-key")?;
-            let handle = axum_server::Handle::new();
-            let on_signal = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                on_signal.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener, config)
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await?;
+            let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
+            bound_request_heads(server.http_builder());
+            server.serve(service).await?;
         }
         _ => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            let mut server = axum_server::from_tcp(listener).handle(handle);
+            bound_request_heads(server.http_builder());
+            server.serve(service).await?;
         }
     }
 
@@ -263,6 +263,17 @@ fn uuid_like() -> String {
     use rand::Rng;
     let n: u64 = rand::rng().random();
     format!("{n:016x}")
+}
+
+/// A client that never finishes its request head is cut off instead of
+/// holding a connection forever.
+fn bound_request_heads(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(20));
 }
 
 async fn shutdown_signal() {

@@ -466,25 +466,38 @@ impl MiniProgramStore for PgStore {
     ) -> StoreResult<(i64, Vec<MiniProgramListing>)> {
         let keyword = like_pattern(q.keyword.as_deref());
         let team = q.team_id.as_deref().filter(|t| !t.is_empty());
-        let filter = "m.platform_id = $1 AND ($2 IS NULL OR lower(m.name) LIKE $2 OR lower(m.mnp_id) LIKE $2) AND ($3 IS NULL OR m.team_id = $3)";
+        let application = q.application_id.as_deref().filter(|a| !a.is_empty());
+        // `app` is the placeholder of the application filter: the count and
+        // the page bind their parameters in different positions.
+        let filter = |app: &str| {
+            format!(
+                "m.platform_id = $1 AND ($2 IS NULL OR lower(m.name) LIKE $2 OR lower(m.mnp_id) LIKE $2) AND ($3 IS NULL OR m.team_id = $3) \
+                 AND ({app}::TEXT IS NULL OR EXISTS (SELECT 1 FROM approval_items i JOIN approvals a ON a.approval_no = i.approval_no \
+                 WHERE a.mnp_id = m.mnp_id AND i.application_id = {app} AND i.status = 3))"
+            )
+        };
         let total: i64 = sqlx::query(&format!(
-            "SELECT count(*) AS n FROM mini_programs m WHERE {filter}"
+            "SELECT count(*) AS n FROM mini_programs m WHERE {}",
+            filter("$4")
         ))
         .bind(&q.platform_id)
         .bind(&keyword)
         .bind(team)
+        .bind(application)
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?
         .get("n");
         let rows = sqlx::query(&format!(
-            "{LISTING_SELECT} WHERE {filter} ORDER BY m.created_at DESC, m.mnp_id LIMIT $4 OFFSET $5"
+            "{LISTING_SELECT} WHERE {} ORDER BY m.created_at DESC, m.mnp_id LIMIT $4 OFFSET $5",
+            filter("$6")
         ))
         .bind(&q.platform_id)
         .bind(&keyword)
         .bind(team)
         .bind(q.limit)
         .bind(q.offset)
+        .bind(application)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

@@ -391,13 +391,17 @@ impl MiniProgramStore for SqliteStore {
     ) -> StoreResult<(i64, Vec<MiniProgramListing>)> {
         let keyword = like_pattern(q.keyword.as_deref());
         let team = q.team_id.as_deref().filter(|t| !t.is_empty());
-        let filter = "m.platform_id = ?1 AND (?2 IS NULL OR lower(m.name) LIKE ?2 ESCAPE '\\' OR m.mnp_id LIKE ?2 ESCAPE '\\') AND (?3 IS NULL OR m.team_id = ?3)";
+        let application = q.application_id.as_deref().filter(|a| !a.is_empty());
+        let filter = "m.platform_id = ?1 AND (?2 IS NULL OR lower(m.name) LIKE ?2 ESCAPE '\\' OR m.mnp_id LIKE ?2 ESCAPE '\\') AND (?3 IS NULL OR m.team_id = ?3) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM approval_items i JOIN approvals a ON a.approval_no = i.approval_no WHERE a.mnp_id = m.mnp_id AND i.application_id = ?6 AND i.status = 3))";
         let total: i64 = sqlx::query(&format!(
             "SELECT count(*) AS n FROM mini_programs m WHERE {filter}"
         ))
         .bind(&q.platform_id)
         .bind(&keyword)
         .bind(team)
+        .bind(None::<i64>)
+        .bind(None::<i64>)
+        .bind(application)
         .fetch_one(&self.read)
         .await
         .map_err(db_err)?
@@ -410,6 +414,7 @@ impl MiniProgramStore for SqliteStore {
         .bind(team)
         .bind(q.limit)
         .bind(q.offset)
+        .bind(application)
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;

@@ -48,6 +48,7 @@ pub fn list(state: &AppState, call: Call) -> HandlerFuture<'_> {
                     platform_id: req.platform_id,
                     keyword: req.keyword,
                     team_id: req.team_id,
+                    application_id: req.application_id,
                     offset: req.offset,
                     limit: req.limit,
                 },

@@ -148,6 +148,7 @@ pub fn manager_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
                     platform_id: req.platform_id,
                     keyword: req.keyword,
                     team_id: req.team_id,
+                    application_id: None,
                     offset: req.offset,
                     limit: req.limit,
                 },
