@@ -87,20 +87,61 @@ impl TaskRunner {
                     created_at: self.now(),
                 };
                 let id = self
-                    .store
-                    .complete_task(&task.task_id, owner, &version, self.now())
+                    .finish_patiently(&task.task_id, || {
+                        self.store
+                            .complete_task(&task.task_id, owner, &version, self.now())
+                    })
                     .await?;
                 if id.is_none() {
                     tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
                 }
             }
             Err(msg) => {
-                self.store
-                    .fail_task(&task.task_id, owner, &msg, self.now())
-                    .await?;
+                self.finish_patiently(&task.task_id, || {
+                    self.store.fail_task(&task.task_id, owner, &msg, self.now())
+                })
+                .await?;
             }
         }
         Ok(true)
+    }
+
+    /// Records the end of a task in hand, retrying while storage is away
+    /// (a full disk, a database restart) for up to half the lease, so the
+    /// task ends soon after storage is back instead of waiting for its lease
+    /// to expire.
+    async fn finish_patiently<T, F, Fut>(
+        &self,
+        task_id: &str,
+        mut finish: F,
+    ) -> Result<T, DomainError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = crate::store::StoreResult<T>>,
+    {
+        let give_up = std::time::Instant::now()
+            + Duration::from_secs((self.settings.lease_secs / 2).max(1) as u64);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            // An attempt that hangs (a connection stuck after a storage
+            // error) is abandoned and tried again.
+            let attempt = tokio::time::timeout(Duration::from_secs(5), finish())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(crate::store::StoreError::Unavailable(
+                        "storage did not answer within 5 s".into(),
+                    ))
+                });
+            match attempt {
+                Ok(done) => return Ok(done),
+                Err(e) if std::time::Instant::now() < give_up => {
+                    tracing::warn!(task_id, error = %e, "could not record the end of the task; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     fn now(&self) -> i64 {

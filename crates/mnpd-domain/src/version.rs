@@ -114,6 +114,9 @@ impl Versions {
         }
 
         let staged = self.blobs.staging_path();
+        // Removed however this request ends, a dropped connection included;
+        // after the commit the path no longer exists.
+        let _staged_guard = StagedFile(staged.clone());
         let fetched = self
             .fetcher
             .fetch_to(&req.file_url, &staged)
@@ -187,6 +190,15 @@ impl Versions {
             Some(t) if t.platform_id == platform_id => Ok(t),
             _ => Err(DomainError::InvalidTaskId(task_id.to_string())),
         }
+    }
+}
+
+/// Deletes a staged download when dropped.
+struct StagedFile(std::path::PathBuf);
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

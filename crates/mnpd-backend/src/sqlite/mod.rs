@@ -51,6 +51,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts.clone())
             .await
             .map_err(db_err)?;
