@@ -59,7 +59,7 @@ macro_rules! store_suite {
     };
 }
 
-const PLATFORM: &str = "TPLATFORM0000000001";
+pub(crate) const PLATFORM: &str = "TPLATFORM0000000001";
 const OTHER_PLATFORM: &str = "TPLATFORM0000000002";
 
 /// An account with one platform and its team.
@@ -84,7 +84,7 @@ async fn seed(s: &Store) -> (Account, Platform, Team) {
 }
 
 /// An account with two platforms; the first has two teams.
-async fn seed_teams(s: &Store) -> (Team, Team, Team) {
+pub(crate) async fn seed_teams(s: &Store) -> (Team, Team, Team) {
     let a = s.create_account("alice", 1).await.unwrap();
     let mut team_of = Vec::new();
     for (platform_id, team_id, name) in [
@@ -115,7 +115,7 @@ async fn seed_teams(s: &Store) -> (Team, Team, Team) {
     (team_of[0].clone(), team_of[1].clone(), team_of[2].clone())
 }
 
-fn mini(id: &str, name: &str, t: &Team, at: i64) -> MiniProgram {
+pub(crate) fn mini(id: &str, name: &str, t: &Team, at: i64) -> MiniProgram {
     MiniProgram {
         mnp_id: id.into(),
         platform_id: t.platform_id.clone(),
@@ -133,7 +133,7 @@ fn mini(id: &str, name: &str, t: &Team, at: i64) -> MiniProgram {
     }
 }
 
-fn app(id: &str, name: &str, team: &Team, at: i64) -> Application {
+pub(crate) fn app(id: &str, name: &str, team: &Team, at: i64) -> Application {
     Application {
         application_id: id.into(),
         number: 0,

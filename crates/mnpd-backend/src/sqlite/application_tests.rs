@@ -1,87 +1,24 @@
 //! What only SQLite has; the behaviour every engine shares is tested by the
 //! store suite (`crate::suite`, run on each engine by tests/engines.rs).
 
+use std::sync::Arc;
+
 use super::super::SqliteStore;
 use super::*;
+use crate::suite::{app, mini, seed_teams, Store, PLATFORM};
 
-const PLATFORM: &str = "TPLATFORM0000000001";
-
-async fn store() -> (tempfile::TempDir, SqliteStore) {
+async fn store() -> (tempfile::TempDir, Arc<SqliteStore>) {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(&dir.path().join("meta.db"))
         .await
         .unwrap();
-    (dir, s)
+    (dir, Arc::new(s))
 }
 
-/// An account with two platforms; the first has two teams.
-async fn seed(s: &SqliteStore) -> (Team, Team, Team) {
-    let a = s.create_account("alice", 1).await.unwrap();
-    let mut team_of = Vec::new();
-    for (platform_id, team_id, name) in [
-        (PLATFORM, "1000000001", "default"),
-        (PLATFORM, "1000000002", "second"),
-        ("TPLATFORM0000000002", "1000000003", "other"),
-    ] {
-        if s.get_platform(platform_id).await.unwrap().is_none() {
-            s.insert_platform(&Platform {
-                platform_id: platform_id.into(),
-                account_id: a.id,
-                name: "p".into(),
-                expires_at: None,
-                created_at: 1,
-            })
-            .await
-            .unwrap();
-        }
-        let t = Team {
-            team_id: team_id.into(),
-            platform_id: platform_id.into(),
-            name: name.into(),
-            created_at: 1,
-        };
-        s.insert_team(&t).await.unwrap();
-        team_of.push(t);
-    }
-    (team_of[0].clone(), team_of[1].clone(), team_of[2].clone())
-}
-
-fn app(id: &str, name: &str, team: &Team, at: i64) -> Application {
-    Application {
-        application_id: id.into(),
-        number: 0,
-        platform_id: team.platform_id.clone(),
-        team_id: team.team_id.clone(),
-        name: name.into(),
-        logo: "https://h/logo.png".into(),
-        intro: "intro".into(),
-        remark: String::new(),
-        android_app_key: "com.example.app".into(),
-        ios_app_key: String::new(),
-        application_type: 1,
-        create_user: "alice".into(),
-        created_at: at,
-        update_user: "alice".into(),
-        updated_at: at,
-    }
-}
-
-fn mini(id: &str, name: &str, team: &Team, at: i64) -> MiniProgram {
-    MiniProgram {
-        mnp_id: id.into(),
-        platform_id: team.platform_id.clone(),
-        team_id: team.team_id.clone(),
-        name: name.into(),
-        mnp_type: "Tools->93_Weather".into(),
-        icon: "https://h/i.png".into(),
-        intro: "i".into(),
-        desc: "d".into(),
-        status: 0,
-        create_user: "alice".into(),
-        created_at: at,
-        update_user: "alice".into(),
-        updated_at: at,
-    }
+/// The suite's seed: an account with two platforms; the first has two teams.
+async fn seed(s: &Arc<SqliteStore>) -> (Team, Team, Team) {
+    let store: Store = s.clone();
+    seed_teams(&store).await
 }
 
 #[tokio::test]
