@@ -38,6 +38,16 @@ def test_disabled_key(server, api):
     server.admin("key", "disable", key.secret_id)
     keys = {k["SecretId"]: k for k in server.admin_json("key", "list")}
     assert keys[key.secret_id]["Enabled"] is False
+    # The server trusts an enabled key it has read for up to --key-cache-ms
+    # (1 s by default), so another process's change shows within that time.
+    disabled_at = time.monotonic()
+    while True:
+        try:
+            second.call("DescribeMNPList", list_params(api))
+        except harness.TencentCloudSDKException:
+            break
+        assert time.monotonic() - disabled_at < 1.5, "the disabled key still works after 1.5 s"
+        time.sleep(0.05)
     expect_error(lambda: second.call("DescribeMNPList", list_params(api)),
                  "AuthFailure.SecretIdNotFound", key.secret_id)
     # The account's other key is unaffected.

@@ -783,16 +783,19 @@ def default_value(field: dict):
 
 
 def base_request(action: str, platform_id: str) -> dict:
-    """The spec's example request for `action`, with our PlatformId, any
-    required field the example lacks filled with a value of its type."""
+    """The spec's example request for `action`, with our PlatformId (when
+    the action has one), any required field the example lacks filled with
+    a value of its type."""
     examples = SPEC["examples"].get(action) or [{}]
     req = copy.deepcopy(examples[0].get("request", {}))
     if not isinstance(req, dict):  # a few examples of the spec are not JSON
         req = {}
-    for f in SPEC["objects"][SPEC["actions"][action]["input"]]:
+    fields = SPEC["objects"][SPEC["actions"][action]["input"]]
+    for f in fields:
         if f["required"] and f["name"] not in req:
             req[f["name"]] = default_value(f)
-    req["PlatformId"] = platform_id
+    if any(f["name"] == "PlatformId" for f in fields):
+        req["PlatformId"] = platform_id
     return req
 
 

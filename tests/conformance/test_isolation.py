@@ -23,7 +23,9 @@ back empty (a filter that is ignored would list B's rows as matches).
 No answer to B may carry A's data, and A's state (listings, details,
 stages, online version, history, approvals, previews, applications, task) is
 the same after each action as before. Actions without a handler answer
-UnsupportedOperation. The actions covered are written to
+UnsupportedOperation. An action whose request has no PlatformId (upload
+credentials) concerns the caller's account alone: its answer to B must
+carry nothing of A's. The actions covered are written to
 `tests/conformance/.results/isolation.json`.
 """
 
@@ -68,8 +70,8 @@ MIXED_ALSO = {
 COMPANIONS = {"MNPVersion"}
 
 # What this module found, for the results file.
-COVERAGE: dict = {"covered": {}, "platform_only": [], "unsupported": [], "leaks": {},
-                  "answers": {}}
+COVERAGE: dict = {"covered": {}, "platform_only": [], "account_only": [], "unsupported": [],
+                  "leaks": {}, "answers": {}}
 
 
 # ---------------------------------------------------------------------------
@@ -411,6 +413,19 @@ def call(api: harness.Api, action: str, params: dict):
 @pytest.mark.parametrize("action", CATALOG)
 def test_another_account_cannot_reach_a_resource(owner, intruder, initial_state, action):
     before = snapshot(owner)
+    if "PlatformId" not in {f["name"] for f in input_fields(action)}:
+        # Nothing to name but the caller's own account (upload credentials):
+        # B's call is about B alone. test_upload.py checks that what B gets
+        # reaches nothing of A's.
+        code, text = call(intruder, action, example_request(action))
+        if code == UNSUPPORTED:
+            COVERAGE["unsupported"].append(action)
+            return
+        COVERAGE["account_only"].append(action)
+        leaked = sorted(t for t in owner.tokens() if t and t in text)
+        assert not leaked, f"{action}: answer carries A's {leaked}: {text[:300]}"
+        assert snapshot(owner) == before, f"{action}: A's state changed"
+        return
     requests_ = requests_for(action, owner)
     has_ids = any(path[-1] in NOT_FOUND for path in id_fields(action))
     wrong = []
@@ -514,6 +529,7 @@ def test_zz_coverage_and_owner_state(owner, initial_state):
         "covered_actions": len(COVERAGE["covered"]),
         "covered": COVERAGE["covered"],
         "platform_only": sorted(COVERAGE["platform_only"]),
+        "account_only": sorted(COVERAGE["account_only"]),
         "unsupported": len(COVERAGE["unsupported"]),
         "leaks": COVERAGE["leaks"],
         "answers": {a: v for a, v in COVERAGE["answers"].items() if v["a"]},
@@ -521,6 +537,6 @@ def test_zz_coverage_and_owner_state(owner, initial_state):
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, indent=2) + "\n")
     seen = len(COVERAGE["covered"]) + len(COVERAGE["platform_only"]) + len(
-        COVERAGE["unsupported"])
+        COVERAGE["account_only"]) + len(COVERAGE["unsupported"])
     assert seen == len(CATALOG), f"only {seen} of {len(CATALOG)} actions ran"
     assert len(COVERAGE["covered"]) >= 30, COVERAGE["covered"]

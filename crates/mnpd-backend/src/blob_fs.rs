@@ -1,10 +1,13 @@
 //! Packages as files under `<dir>/blobs/<aa>/<sha256>`, staged under
 //! `<dir>/tmp` on the same file system so that committing is a rename.
 
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
 use mnpd_domain::store::{BlobStore, BlobStream, LocalBlob, StoreError, StoreResult};
 
 pub struct FsBlobStore {
@@ -42,8 +45,51 @@ impl FsBlobStore {
     }
 }
 
+/// Bytes a download reads from the file at a time.
+const CHUNK: u64 = 256 * 1024;
+
+/// The next `len` bytes of `file` as a stream of chunks of up to [`CHUNK`]
+/// bytes, each read on the blocking pool straight into the buffer that is
+/// sent: one hand-off per chunk and no copy on the way.
+fn chunks(file: std::fs::File, len: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
+    futures::stream::try_unfold((file, len), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(CHUNK);
+        let (file, chunk) = tokio::task::spawn_blocking(move || {
+            let mut buf = Vec::with_capacity(want as usize);
+            (&mut file).take(want).read_to_end(&mut buf)?;
+            if (buf.len() as u64) < want {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the blob is shorter than when it was opened",
+                ));
+            }
+            Ok((file, Bytes::from(buf)))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Some((chunk, (file, left - want))))
+    })
+    .boxed()
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
+    async fn ping(&self) -> StoreResult<()> {
+        for dir in [&self.blobs, &self.staging] {
+            let meta = tokio::fs::metadata(dir).await.map_err(io)?;
+            if !meta.is_dir() {
+                return Err(StoreError::Other(format!(
+                    "blob storage: {} is not a directory",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn staging_path(&self) -> PathBuf {
         self.staging
             .join(format!("{}.part", uuid::Uuid::new_v4().simple()))
@@ -111,13 +157,16 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn read(&self, sha256: &str, range: Option<(u64, u64)>) -> StoreResult<BlobStream> {
-        use futures::StreamExt;
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         valid_hash(sha256)?;
-        let mut file = tokio::fs::File::open(self.path_of(sha256))
-            .await
-            .map_err(io)?;
-        let total_size = file.metadata().await.map_err(io)?.len();
+        let path = self.path_of(sha256);
+        let opened = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            let size = file.metadata()?.len();
+            Ok::<_, std::io::Error>((file, size))
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("blob storage: {e}")))?;
+        let (mut file, total_size) = opened.map_err(io)?;
         let (start, len) = match range {
             None => (0, total_size),
             Some((start, end)) if start <= end && end < total_size => (start, end - start + 1),
@@ -127,11 +176,12 @@ impl BlobStore for FsBlobStore {
                 )))
             }
         };
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(io)?;
-        let body = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024).boxed();
-        Ok(BlobStream { total_size, body })
+        // Moves the file offset only, no I/O.
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        Ok(BlobStream {
+            total_size,
+            body: chunks(file, len),
+        })
     }
 
     async fn clean_staging(&self, older_than_secs: u64) -> StoreResult<u64> {
@@ -195,6 +245,37 @@ mod tests {
         );
         assert!(store.read(&sha, Some((5, 10))).await.is_err());
         assert!(store.read(&"d".repeat(64), None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_large_blobs_in_bounded_chunks() {
+        use futures::TryStreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let sha = "e".repeat(64);
+        let content: Vec<u8> = (0..3 * CHUNK + 123).map(|i| (i % 251) as u8).collect();
+        let staged = store.staging_path();
+        tokio::fs::write(&staged, &content).await.unwrap();
+        store.commit(&staged, &sha).await.unwrap();
+        for (range, expected) in [
+            (None, &content[..]),
+            (
+                Some((CHUNK - 5, 2 * CHUNK + 4)),
+                &content[CHUNK as usize - 5..][..CHUNK as usize + 10],
+            ),
+            (
+                Some((3 * CHUNK, 3 * CHUNK + 122)),
+                &content[3 * CHUNK as usize..],
+            ),
+        ] {
+            let read = store.read(&sha, range).await.unwrap();
+            assert_eq!(read.total_size, content.len() as u64);
+            let parts: Vec<bytes::Bytes> = read.body.try_collect().await.unwrap();
+            assert!(parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() as u64 <= CHUNK));
+            assert_eq!(parts.concat(), expected, "{range:?}");
+        }
     }
 
     #[tokio::test]

@@ -33,6 +33,12 @@ pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// `(MAX_PARTS_IN_FLIGHT + 1) * PART_SIZE` per upload.
 const MAX_PARTS_IN_FLIGHT: usize = 2;
 
+/// Packages uploaded to the bucket at the same time by this process; the
+/// others wait their turn. With the bound per upload above, the part
+/// buffers of all uploads stay under about 100 MiB however many versions
+/// are created at once; the bucket's bandwidth is shared either way.
+const MAX_UPLOADS_IN_FLIGHT: usize = 2;
+
 /// Where and how to reach the bucket.
 #[derive(Clone)]
 pub struct S3Settings {
@@ -160,6 +166,7 @@ pub struct S3BlobStore {
     root: Vec<String>,
     staging: PathBuf,
     describe: String,
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -298,6 +305,7 @@ impl S3BlobStore {
             store,
             root,
             staging: staging_dir.to_path_buf(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS_IN_FLIGHT)),
         })
     }
 
@@ -434,6 +442,10 @@ impl BlobStore for S3BlobStore {
         valid_hash(sha256)?;
         let location = self.location(sha256);
         if !self.head_exists(&location).await? {
+            // Never closed, so acquiring cannot fail.
+            let _turn = self.uploads.acquire().await.map_err(|e| {
+                StoreError::Other(format!("blob storage: upload queue closed: {e}"))
+            })?;
             let mut file = tokio::fs::File::open(staged).await.map_err(io)?;
             let size = file.metadata().await.map_err(io)?.len();
             if size <= PART_SIZE as u64 {
@@ -457,6 +469,14 @@ impl BlobStore for S3BlobStore {
     async fn exists(&self, sha256: &str) -> StoreResult<bool> {
         valid_hash(sha256)?;
         self.head_exists(&self.location(sha256)).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // A HEAD of a name no package has: answered quickly, and only an
+        // unreachable or refusing endpoint makes it fail.
+        self.head_exists(&self.location(&"0".repeat(64)))
+            .await
+            .map(|_| ())
     }
 
     async fn open_local(&self, sha256: &str) -> StoreResult<LocalBlob> {

@@ -4,9 +4,12 @@
 pub mod blob_fs;
 pub mod blob_s3;
 pub mod limiter;
+mod lookup_cache;
 pub mod postgres;
 pub mod redis_limiter;
 pub mod sqlite;
+
+pub use lookup_cache::DEFAULT_KEY_TTL;
 #[cfg(feature = "test-suite")]
 pub mod suite;
 

@@ -47,6 +47,7 @@ macro_rules! store_suite {
             concurrent_previews_set_one_version,
             concurrent_settings_agree,
             concurrent_completion_and_deletion_both_finish,
+            uploads_are_recorded_once_found_expired_and_deleted,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -492,7 +493,7 @@ pub async fn mini_program_names_are_unique_per_platform_and_listing_filters(s: S
     s.insert_mini_program(&mini("mpcccccccccccccc", "C", &t, 7))
         .await
         .unwrap();
-    let (_, page) = s
+    let (n, page) = s
         .list_mini_programs(&MiniProgramQuery {
             platform_id: p.platform_id.clone(),
             limit: 10,
@@ -500,6 +501,7 @@ pub async fn mini_program_names_are_unique_per_platform_and_listing_filters(s: S
         })
         .await
         .unwrap();
+    assert_eq!(n, 4, "counted as they are inserted");
     let ids: Vec<_> = page
         .iter()
         .map(|l| l.mini_program.mnp_id.as_str())
@@ -522,8 +524,16 @@ pub async fn task_lifecycle_records_version_once(s: Store) {
         .unwrap();
     let task = pending("2024082016302500001", "mpaaaaaaaaaaaaaa", "1.0.0", 1);
     assert_eq!(s.get_task(&task.task_id).await.unwrap(), None);
+    assert_eq!(s.task_backlog().await.unwrap(), TaskBacklog::default());
     s.insert_task_checked(&task, &accept_all).await.unwrap();
     assert_eq!(s.get_task(&task.task_id).await.unwrap(), Some(task.clone()));
+    assert_eq!(
+        s.task_backlog().await.unwrap(),
+        TaskBacklog {
+            pending: 1,
+            running: 0
+        }
+    );
     assert_eq!(
         s.insert_task_checked(&task, &accept_all).await,
         Err(StoreError::Conflict("task_id".into()))
@@ -558,6 +568,13 @@ pub async fn task_lifecycle_records_version_once(s: Store) {
     assert_eq!(claimed.status, TaskStatus::Running);
     assert_eq!(claimed.attempts, 1);
     assert_eq!(claimed.updated_at, 10);
+    assert_eq!(
+        s.task_backlog().await.unwrap(),
+        TaskBacklog {
+            pending: 0,
+            running: 1
+        }
+    );
     assert!(
         s.claim_task("w2", 11, 60).await.unwrap().is_none(),
         "leased"
@@ -590,6 +607,7 @@ pub async fn task_lifecycle_records_version_once(s: Store) {
         (done.status, done.mnp_version_id, done.updated_at),
         (TaskStatus::Succeeded, Some(id), 12)
     );
+    assert_eq!(s.task_backlog().await.unwrap(), TaskBacklog::default());
     let v = s.get_version(id).await.unwrap().unwrap();
     assert_eq!(v.mnp_version_id, id);
     assert_eq!(v.new, version_of(&task));
@@ -1077,8 +1095,19 @@ pub async fn mini_programs_are_modified_taken_out_of_service_and_deleted_with_al
         !s.delete_mini_program(&other.platform_id, a).await.unwrap(),
         "not across platforms"
     );
+    let listed = |platform_id: &str| MiniProgramQuery {
+        platform_id: platform_id.into(),
+        limit: 10,
+        ..Default::default()
+    };
+    let total = s.list_mini_programs(&listed(PLATFORM)).await.unwrap().0;
     assert!(s.delete_mini_program(PLATFORM, a).await.unwrap());
     assert!(!s.delete_mini_program(PLATFORM, a).await.unwrap(), "gone");
+    assert_eq!(
+        s.list_mini_programs(&listed(PLATFORM)).await.unwrap().0,
+        total - 1,
+        "counted out once"
+    );
     assert!(s.get_mini_program(PLATFORM, a).await.unwrap().is_none());
     for task_id in [
         "2024082016302500001",
@@ -2130,4 +2159,80 @@ pub async fn concurrent_completion_and_deletion_both_finish(s: Store) {
         assert_eq!(s.get_task(&task.task_id).await.unwrap(), None);
         assert_eq!(s.latest_version(&mnp).await.unwrap(), None);
     }
+}
+
+pub async fn uploads_are_recorded_once_found_expired_and_deleted(s: Store) {
+    let (a, _p, t) = seed(&s).await;
+    let hash = |c: char| c.to_string().repeat(64);
+    let upload = |key: &str, sha: char, expires_at: i64| Upload {
+        key: key.into(),
+        account_id: a.id,
+        sha256: hash(sha),
+        size: 10,
+        created_at: 1,
+        expires_at,
+    };
+    let keys = |v: Vec<Upload>| v.into_iter().map(|u| u.key).collect::<Vec<_>>();
+
+    // One key, one package: the same bytes again change nothing, others
+    // are refused.
+    let first = upload("tcmpp/aa.zip", 'c', 100);
+    s.insert_upload(&first).await.unwrap();
+    s.insert_upload(&upload("tcmpp/aa.zip", 'c', 200))
+        .await
+        .unwrap();
+    assert_eq!(s.get_upload("tcmpp/aa.zip").await.unwrap(), Some(first));
+    assert_eq!(
+        s.insert_upload(&upload("tcmpp/aa.zip", 'd', 100)).await,
+        Err(StoreError::Conflict("upload".into()))
+    );
+    assert_eq!(s.get_upload("tcmpp/none.zip").await.unwrap(), None);
+
+    s.insert_upload(&upload("tcmpp/bb.zip", 'd', 300))
+        .await
+        .unwrap();
+    s.insert_upload(&upload("tcmpp/cc.zip", 'd', 50))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(s.expired_uploads(150, 10).await.unwrap()),
+        ["tcmpp/cc.zip", "tcmpp/aa.zip"]
+    );
+    assert_eq!(
+        keys(s.expired_uploads(150, 1).await.unwrap()),
+        ["tcmpp/cc.zip"]
+    );
+    assert!(s.expired_uploads(50, 10).await.unwrap().is_empty());
+
+    // An upload needs its package until it expires.
+    assert!(s.blob_needed(&hash('c'), 100).await.unwrap());
+    assert!(!s.blob_needed(&hash('c'), 101).await.unwrap());
+    assert!(s.blob_needed(&hash('d'), 300).await.unwrap());
+    assert!(!s.blob_needed(&hash('e'), 0).await.unwrap());
+    // A version's package is needed whatever the time; a failed task's is not.
+    s.insert_mini_program(&mini("mpaaaaaaaaaaaaaa", "Shop", &t, 1))
+        .await
+        .unwrap();
+    version(&s, "mpaaaaaaaaaaaaaa", "2024082016302500000", "1.0.0").await;
+    assert!(s.blob_needed(&hash('b'), i64::MAX).await.unwrap());
+    let failing = Task {
+        sha256: hash('f'),
+        ..pending("2024082016302500001", "mpaaaaaaaaaaaaaa", "1.0.1", 4)
+    };
+    s.insert_task_checked(&failing, &accept_all).await.unwrap();
+    assert!(s.blob_needed(&hash('f'), 0).await.unwrap());
+    s.claim_task("w", 5, 60).await.unwrap().unwrap();
+    assert!(s
+        .fail_task(&failing.task_id, "w", "invalid", 6)
+        .await
+        .unwrap());
+    assert!(!s.blob_needed(&hash('f'), 0).await.unwrap());
+
+    // Uploads count as references until deleted.
+    let referenced = s.referenced_blobs().await.unwrap();
+    assert!(referenced.contains(&hash('c')) && referenced.contains(&hash('d')));
+    assert!(s.delete_upload("tcmpp/aa.zip").await.unwrap());
+    assert!(!s.delete_upload("tcmpp/aa.zip").await.unwrap());
+    assert_eq!(s.get_upload("tcmpp/aa.zip").await.unwrap(), None);
+    assert!(!s.referenced_blobs().await.unwrap().contains(&hash('c')));
 }

@@ -133,6 +133,25 @@ fn no_migration() -> PgOptions {
     }
 }
 
+/// The versions of the files in migrations/postgres, in order.
+fn migration_versions() -> Vec<i64> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .split('_')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
 async fn applied_migrations(store: &PgStore) -> Vec<i64> {
     sqlx::query("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
         .fetch_all(store.pool())
@@ -155,22 +174,24 @@ async fn postgres_migrates_an_empty_database_and_migrating_again_changes_nothing
             "no tables before migrating"
         );
         store.migrate().await.unwrap();
-        assert_eq!(applied_migrations(&store).await, [1, 2, 3]);
+        let expected = migration_versions();
+        assert!(expected.len() >= 3, "{expected:?}");
+        assert_eq!(applied_migrations(&store).await, expected);
         let a = store.create_account("alice", 1).await.unwrap();
         store.migrate().await.unwrap();
-        assert_eq!(applied_migrations(&store).await, [1, 2, 3]);
+        assert_eq!(applied_migrations(&store).await, expected);
         store.close().await;
 
         // `connect` migrates, and finds nothing to do.
         let url = url_of_database(&base_url(), &name);
         let again = PgStore::connect(&url).await.unwrap();
-        assert_eq!(applied_migrations(&again).await, [1, 2, 3]);
+        assert_eq!(applied_migrations(&again).await, expected);
         assert_eq!(again.get_account(a.id).await.unwrap(), Some(a));
         // Several nodes starting at once.
         let nodes = futures::future::join_all((0..3).map(|_| PgStore::connect(&url))).await;
         for node in nodes {
             let node = node.unwrap();
-            assert_eq!(applied_migrations(&node).await, [1, 2, 3]);
+            assert_eq!(applied_migrations(&node).await, expected);
             node.close().await;
         }
         again.close().await;
@@ -384,10 +405,11 @@ async fn postgres_outage_answers_unavailable_quickly() {
             }
         }
         assert!(answered, "the store recovers");
-        // A closed store is unavailable, not broken.
+        // A closed store is unavailable, not broken (asked something it
+        // does not remember: accounts are kept in memory once read).
         store.close().await;
         assert!(matches!(
-            store.get_account(1).await,
+            store.task_backlog().await,
             Err(StoreError::Unavailable(_))
         ));
     })

@@ -309,3 +309,17 @@ pub struct Preview {
     pub entrance_path: String,
     pub updated_at: i64,
 }
+
+/// A package uploaded to mnpd itself (see [`crate::upload`]), kept until
+/// `expires_at` for CreateMNPVersion to take by its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// `BUSINESS/ID.SUFFIX`, the path under `/uploads/`.
+    pub key: String,
+    /// Only this account's CreateMNPVersion may use it.
+    pub account_id: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

@@ -15,9 +15,12 @@ pub mod package;
 pub mod preview;
 pub mod release;
 pub mod secret;
+pub mod shared_key;
 pub mod stage;
 pub mod store;
 pub mod task;
+pub mod telemetry;
+pub mod upload;
 pub mod version;
 pub mod version_number;
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::OnceCell;
 
 use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
+use crate::shared_key::SharedKey;
 use crate::store::MetaStore;
 
 const KEY_SETTING: &str = "package_url_key";
@@ -24,7 +24,7 @@ pub struct Packages {
     clock: Arc<dyn Clock>,
     public_url: String,
     ttl_secs: i64,
-    key: OnceCell<Vec<u8>>,
+    key: SharedKey,
 }
 
 /// Why a download is refused.
@@ -49,22 +49,8 @@ impl Packages {
             clock,
             public_url: public_url.trim_end_matches('/').to_string(),
             ttl_secs,
-            key: OnceCell::new(),
+            key: SharedKey::new(KEY_SETTING),
         }
-    }
-
-    async fn key(&self) -> Result<&[u8], DomainError> {
-        let key = self
-            .key
-            .get_or_try_init(|| async {
-                let initial = hex::encode(rand::random::<[u8; 32]>());
-                let stored = self.store.setting_or_init(KEY_SETTING, &initial).await?;
-                hex::decode(stored).map_err(|e| {
-                    DomainError::Internal(format!("stored package URL key is not hex: {e}"))
-                })
-            })
-            .await?;
-        Ok(key)
     }
 
     fn mac(key: &[u8], path: &str, expires: i64) -> Hmac<Sha256> {
@@ -109,7 +95,7 @@ impl Packages {
         let path = Self::path_of(&online.version);
         let expires = self.clock.now().unix_timestamp() + self.ttl_secs;
         let signature = hex::encode(
-            Self::mac(self.key().await?, &path, expires)
+            Self::mac(self.key.get(self.store.as_ref()).await?, &path, expires)
                 .finalize()
                 .into_bytes(),
         );
@@ -141,9 +127,16 @@ impl Packages {
             return Err(DownloadRefusal::BadSignature);
         }
         let given = hex::decode(signature).map_err(|_| DownloadRefusal::BadSignature)?;
-        Self::mac(self.key().await.map_err(unavailable)?, &path, expires)
-            .verify_slice(&given)
-            .map_err(|_| DownloadRefusal::BadSignature)?;
+        Self::mac(
+            self.key
+                .get(self.store.as_ref())
+                .await
+                .map_err(unavailable)?,
+            &path,
+            expires,
+        )
+        .verify_slice(&given)
+        .map_err(|_| DownloadRefusal::BadSignature)?;
         if expires < self.clock.now().unix_timestamp() {
             return Err(DownloadRefusal::Expired);
         }

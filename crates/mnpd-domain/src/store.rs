@@ -187,9 +187,19 @@ pub trait VersionStore: Send + Sync {
     /// Expires every lease at once; only for a single-node store at start-up,
     /// when no other process can be running tasks.
     async fn expire_all_leases(&self) -> StoreResult<u64>;
+    /// Tasks waiting for a worker and tasks in a worker's hands, on every
+    /// node (the queue depth operators watch).
+    async fn task_backlog(&self) -> StoreResult<TaskBacklog>;
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>>;
-    /// Content hashes still needed by a version or a task that has not failed.
+    /// Content hashes still needed by a version, a task that has not failed,
+    /// or an upload not swept yet.
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskBacklog {
+    pub pending: i64,
+    pub running: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -268,6 +278,24 @@ pub trait LifecycleStore: Send + Sync {
     async fn setting_or_init(&self, name: &str, initial: &str) -> StoreResult<String>;
 }
 
+/// Packages uploaded to mnpd itself, between the upload and the
+/// CreateMNPVersion that takes them (or their expiry).
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Records an upload. The same key with the same content again is a
+    /// no-op (a client retrying); Conflict("upload") when the key already
+    /// names other content: one set of credentials, one package.
+    async fn insert_upload(&self, upload: &Upload) -> StoreResult<()>;
+    async fn get_upload(&self, key: &str) -> StoreResult<Option<Upload>>;
+    /// Up to `limit` uploads that expired before `before`, oldest first.
+    async fn expired_uploads(&self, before: i64, limit: i64) -> StoreResult<Vec<Upload>>;
+    /// Whether a version, a task that has not failed, or an upload that has
+    /// not expired before `before` names the blob.
+    async fn blob_needed(&self, sha256: &str, before: i64) -> StoreResult<bool>;
+    /// False when there was no such upload.
+    async fn delete_upload(&self, key: &str) -> StoreResult<bool>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -275,6 +303,7 @@ pub trait MetaStore:
     + LifecycleStore
     + ApplicationStore
     + MiniProgramManagementStore
+    + UploadStore
 {
 }
 impl<
@@ -283,7 +312,8 @@ impl<
             + VersionStore
             + LifecycleStore
             + ApplicationStore
-            + MiniProgramManagementStore,
+            + MiniProgramManagementStore
+            + UploadStore,
     > MetaStore for T
 {
 }
@@ -313,6 +343,8 @@ pub trait BlobStore: Send + Sync {
     /// never reads it whole. Errors when the blob is missing or the range
     /// lies outside it.
     async fn read(&self, sha256: &str, range: Option<(u64, u64)>) -> StoreResult<BlobStream>;
+    /// Ok when the storage answers (the readiness probe).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// A blob being read: its total size and the requested bytes as a stream.

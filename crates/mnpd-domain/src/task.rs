@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::store::{BlobStore, MetaStore};
+use crate::telemetry::{NoTelemetry, TaskOutcome, Telemetry};
 
 pub const SUCCESS_MSG: &str = "Success";
 
@@ -34,6 +35,7 @@ pub struct TaskRunner {
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     settings: RunnerSettings,
+    telemetry: Arc<dyn Telemetry>,
 }
 
 impl TaskRunner {
@@ -48,7 +50,14 @@ impl TaskRunner {
             blobs,
             clock,
             settings,
+            telemetry: Arc::new(NoTelemetry),
         }
+    }
+
+    /// Reports each task's end to `telemetry`.
+    pub fn with_telemetry(mut self, telemetry: Arc<dyn Telemetry>) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// Claims and finishes one task; false when there was none.
@@ -62,6 +71,14 @@ impl TaskRunner {
             return Ok(false);
         };
         let owner = &self.settings.owner;
+        let started = std::time::Instant::now();
+        let report = |outcome| {
+            self.telemetry.task_finished(
+                outcome,
+                started.elapsed().as_secs_f64(),
+                task.size.max(0) as u64,
+            )
+        };
         if task.attempts > self.settings.max_attempts {
             let msg = format!(
                 "processing stopped {} times before it could finish (the server was interrupted); create the version again",
@@ -70,6 +87,7 @@ impl TaskRunner {
             self.store
                 .fail_task(&task.task_id, owner, &msg, self.now())
                 .await?;
+            report(TaskOutcome::Failed);
             return Ok(true);
         }
         match self.validate(&task).await {
@@ -92,8 +110,11 @@ impl TaskRunner {
                             .complete_task(&task.task_id, owner, &version, self.now())
                     })
                     .await?;
-                if id.is_none() {
-                    tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
+                match id {
+                    Some(_) => report(TaskOutcome::Succeeded),
+                    None => {
+                        tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
+                    }
                 }
             }
             Err(msg) => {
@@ -101,6 +122,7 @@ impl TaskRunner {
                     self.store.fail_task(&task.task_id, owner, &msg, self.now())
                 })
                 .await?;
+                report(TaskOutcome::Failed);
             }
         }
         Ok(true)

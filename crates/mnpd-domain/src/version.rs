@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mnpd_fetch::{FetchError, Fetcher};
+use mnpd_fetch::{FetchError, Fetched, Fetcher};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -13,6 +13,7 @@ use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::owned_platform;
 use crate::store::{BlobStore, MetaStore, StoreError};
+use crate::upload::Uploads;
 use crate::version_number::VersionNumber;
 
 pub const MAX_VERSION_INTRO_CHARS: usize = 200;
@@ -34,6 +35,8 @@ pub struct Versions {
     clock: Arc<dyn Clock>,
     /// Woken when a task is recorded, so idle workers start at once.
     work: Arc<Notify>,
+    /// Packages uploaded to this server, taken by their URL.
+    uploads: Option<Arc<Uploads>>,
 }
 
 impl Versions {
@@ -50,7 +53,15 @@ impl Versions {
             fetcher,
             clock,
             work,
+            uploads: None,
         }
+    }
+
+    /// A `FileUrl` naming one of these uploads is read from storage, not
+    /// downloaded.
+    pub fn with_uploads(mut self, uploads: Arc<Uploads>) -> Self {
+        self.uploads = Some(uploads);
+        self
     }
 
     /// Returns the TaskId. The checks run in the documented order so the
@@ -113,25 +124,17 @@ impl Versions {
             )));
         }
 
-        let staged = self.blobs.staging_path();
-        // Removed however this request ends, a dropped connection included;
-        // after the commit the path no longer exists.
-        let _staged_guard = StagedFile(staged.clone());
-        let fetched = self
-            .fetcher
-            .fetch_to(&req.file_url, &staged)
-            .await
-            .map_err(|e| match e {
-                FetchError::TooLarge { limit, declared } => {
-                    DomainError::PackageTooLarge { limit, declared }
-                }
-                FetchError::BadUrl(m) | FetchError::Failed(m) => DomainError::DownloadFailed(m),
-                FetchError::Local(m) => DomainError::Internal(m),
-            })?;
-        if let Err(e) = self.blobs.commit(&staged, &fetched.sha256).await {
-            let _ = tokio::fs::remove_file(&staged).await;
-            return Err(e.into());
-        }
+        let uploaded = match &self.uploads {
+            Some(uploads) => uploads.package_of(caller, &req.file_url).await?,
+            None => None,
+        };
+        let fetched = match uploaded {
+            Some(package) => Fetched {
+                size: package.size,
+                sha256: package.sha256,
+            },
+            None => self.download(&req.file_url).await?,
+        };
 
         for _ in 0..5 {
             let task = Task {
@@ -178,6 +181,30 @@ impl Versions {
         ))
     }
 
+    /// Downloads `file_url` into the blob store.
+    async fn download(&self, file_url: &str) -> Result<Fetched, DomainError> {
+        let staged = self.blobs.staging_path();
+        // Removed however this request ends, a dropped connection included;
+        // after the commit the path no longer exists.
+        let _staged_guard = StagedFile(staged.clone());
+        let fetched = self
+            .fetcher
+            .fetch_to(file_url, &staged)
+            .await
+            .map_err(|e| match e {
+                FetchError::TooLarge { limit, declared } => {
+                    DomainError::PackageTooLarge { limit, declared }
+                }
+                FetchError::BadUrl(m) | FetchError::Failed(m) => DomainError::DownloadFailed(m),
+                FetchError::Local(m) => DomainError::Internal(m),
+            })?;
+        if let Err(e) = self.blobs.commit(&staged, &fetched.sha256).await {
+            let _ = tokio::fs::remove_file(&staged).await;
+            return Err(e.into());
+        }
+        Ok(fetched)
+    }
+
     /// DescribeMNPVersion: the task of this platform with that id.
     pub async fn task(
         &self,
@@ -194,7 +221,7 @@ impl Versions {
 }
 
 /// Deletes a staged download when dropped.
-struct StagedFile(std::path::PathBuf);
+pub(crate) struct StagedFile(pub(crate) std::path::PathBuf);
 
 impl Drop for StagedFile {
     fn drop(&mut self) {

@@ -148,7 +148,12 @@ pub async fn package(
         Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
         None => (StatusCode::OK, stream.total_size),
     };
-    let mut response = Response::new(Body::from_stream(stream.body));
+    // Counted as the body is sent, so an aborted download counts its part.
+    let metrics = state.metrics.clone();
+    let body = futures::TryStreamExt::inspect_ok(stream.body, move |chunk| {
+        metrics.served(chunk.len() as u64)
+    });
+    let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::ETAG, etag_value);

@@ -1,9 +1,11 @@
-//! The one table from failures to TencentCloud error codes. Every variant of
+//! The one table from failures to TencentCloud error codes (and, at the
+//! end, upload refusals to HTTP statuses). Every variant of
 //! every error mnpd can answer is matched here, exhaustively: adding a
 //! variant without a code does not compile.
 
 use mnpd_api::params::ParamError;
 use mnpd_api::ErrorCode;
+use mnpd_domain::upload::{TokenError, UploadRefusal};
 use mnpd_domain::DomainError;
 use mnpd_wire::WireError;
 
@@ -225,5 +227,72 @@ impl ApiError {
             self,
             ApiError::Internal(_) | ApiError::Domain(DomainError::Internal(_))
         )
+    }
+}
+
+/// The upload route's half of the table: refusals of `PUT /uploads/...`
+/// as an HTTP status, a short code and the message the client reads.
+pub fn upload_refusal(refusal: &UploadRefusal) -> (axum::http::StatusCode, &'static str, String) {
+    use axum::http::StatusCode as S;
+    const NEW_CREDENTIALS: &str = "get new credentials with DescribeTempSecret4UploadFile2Cos";
+    match refusal {
+        UploadRefusal::MissingToken => (
+            S::UNAUTHORIZED,
+            "MissingToken",
+            "send the Token answered by DescribeTempSecret4UploadFile2Cos as `Authorization: Bearer TOKEN`".into(),
+        ),
+        UploadRefusal::Token(TokenError::Malformed) => (
+            S::UNAUTHORIZED,
+            "InvalidToken",
+            format!("the upload token is malformed; send the Token exactly as answered, or {NEW_CREDENTIALS}"),
+        ),
+        UploadRefusal::Token(TokenError::BadSignature) => (
+            S::UNAUTHORIZED,
+            "InvalidToken",
+            format!("the upload token is not valid here; {NEW_CREDENTIALS}"),
+        ),
+        UploadRefusal::Token(TokenError::Expired) => (
+            S::UNAUTHORIZED,
+            "ExpiredToken",
+            format!("the upload token has expired; {NEW_CREDENTIALS}"),
+        ),
+        UploadRefusal::Token(TokenError::WrongKey) => (
+            S::FORBIDDEN,
+            "WrongKey",
+            "the upload token is for another Path; PUT to the Path answered with this Token".into(),
+        ),
+        UploadRefusal::TooLarge { limit } => (
+            S::PAYLOAD_TOO_LARGE,
+            "TooLarge",
+            format!("the package is larger than the limit of {limit} bytes; send a smaller package"),
+        ),
+        UploadRefusal::AlreadyUploaded => (
+            S::CONFLICT,
+            "AlreadyUploaded",
+            format!("another package was already uploaded with these credentials; {NEW_CREDENTIALS} for each package"),
+        ),
+        UploadRefusal::BadBody(why) => (
+            S::BAD_REQUEST,
+            "BadBody",
+            format!("the upload body could not be read ({why}); send it again"),
+        ),
+        UploadRefusal::Stalled => (
+            S::REQUEST_TIMEOUT,
+            "Stalled",
+            format!(
+                "the upload paused for more than {} s; send it again",
+                mnpd_domain::upload::IDLE_TIMEOUT.as_secs()
+            ),
+        ),
+        UploadRefusal::Unavailable(_) => (
+            S::SERVICE_UNAVAILABLE,
+            "ResourceUnavailable",
+            "storage is unavailable right now; retry in a moment".into(),
+        ),
+        UploadRefusal::Internal(_) => (
+            S::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "internal error; retry, and report it if it persists".into(),
+        ),
     }
 }

@@ -69,7 +69,8 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
     let span =
         tracing::info_span!("request", request_id = %request_id, action = tracing::field::Empty);
     let started = std::time::Instant::now();
-    let outcome = AssertUnwindSafe(process(&state, request).instrument(span.clone()))
+    let mut action = crate::metrics::UNKNOWN_ACTION;
+    let outcome = AssertUnwindSafe(process(&state, request, &mut action).instrument(span.clone()))
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
@@ -84,6 +85,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
     match outcome {
         Ok(fields) => {
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ok");
+            state.metrics.request(action, "Success", started.elapsed());
             envelope::success(fields, &request_id)
         }
         Err(e) => {
@@ -98,12 +100,21 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
                     "refused"
                 );
             }
+            state
+                .metrics
+                .request(action, code.as_str(), started.elapsed());
             envelope::error(code, &message, &request_id)
         }
     }
 }
 
-async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String, Value>, ApiError> {
+/// `action_seen` is set to the action's name once it is known (for the
+/// metrics of refused requests too).
+async fn process(
+    state: &AppState,
+    request: Request<Body>,
+    action_seen: &mut &'static str,
+) -> Result<Map<String, Value>, ApiError> {
     let (mut parts, body) = request.into_parts();
     // HTTP/2 carries the host as :authority; signatures cover it as `host`.
     if !parts.headers.contains_key(axum::http::header::HOST) {
@@ -186,6 +197,7 @@ async fn process(state: &AppState, request: Request<Body>) -> Result<Map<String,
     }
     let action = Action::from_name(&wire.action)
         .ok_or_else(|| ApiError::InvalidAction(wire.action.clone()))?;
+    *action_seen = action.name();
     if let Some(region) = wire.region.as_deref().filter(|r| !r.is_empty()) {
         if !state.settings.regions.iter().any(|r| r == region) {
             return Err(ApiError::UnsupportedRegion(region.to_string()));

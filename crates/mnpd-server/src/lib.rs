@@ -1,12 +1,15 @@
 //! The HTTP face of mnpd: the TencentCloud API 3.0 gateway and its action
 //! handlers. Handlers are short: decode, call one domain service, encode.
 
+pub mod console;
 pub mod download;
 pub mod envelope;
 pub mod errors;
 pub mod gateway;
 pub mod handlers;
+pub mod metrics;
 pub mod qr;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -59,9 +62,13 @@ pub struct AppState {
     pub packages: Packages,
     /// Where offline packages are streamed from.
     pub blobs: Arc<dyn BlobStore>,
+    /// Credentials for, and receipt of, packages uploaded to mnpd itself.
+    pub uploads: Arc<mnpd_domain::upload::Uploads>,
     pub settings: GatewaySettings,
     /// Opens sealed secret keys, when configured.
     pub secrets: Option<mnpd_domain::secret::SecretCipher>,
+    /// What `/metrics` reports; the task runner reports to it too.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -70,11 +77,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         // not take with an envelope rather than a bare 405.
         .route("/", axum::routing::any(gateway::handle))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(metrics::ready))
+        .route("/metrics", get(metrics::scrape))
         .route(
             "/packages/{mnp_id}/{version_id}/{file}",
             get(download::package),
         )
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))
+        .route(
+            "/uploads/{business}/{file}",
+            axum::routing::put(upload::put),
+        )
+        .merge(console::routes())
         .with_state(state)
 }

@@ -28,7 +28,13 @@ fn emit(json_out: bool, value: serde_json::Value, text: String) {
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {
-    let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
+    // A one-shot command: nothing to gain from remembering keys.
+    let metadata = open_metadata(
+        &args.data_dir,
+        args.database_url.as_deref(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
     let admin = Admin::new(metadata.store(), Arc::new(SystemClock))
         .with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
     let j = args.json;

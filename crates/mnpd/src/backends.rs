@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use mnpd_backend::{
-    FsBlobStore, InProcessLimiter, PgStore, RedisLimiter, S3BlobStore, S3Settings, SqliteStore,
+    FsBlobStore, InProcessLimiter, PgOptions, PgStore, RedisLimiter, S3BlobStore, S3Settings,
+    SqliteStore,
 };
 use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
 
@@ -51,19 +53,29 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 
 /// `--database-url`: absent or `sqlite://PATH` for SQLite (default
 /// `DATA_DIR/mnpd.db`), `postgres://...` for PostgreSQL.
-pub async fn open_metadata(data_dir: &Path, database_url: Option<&str>) -> Result<Metadata> {
+/// `key_ttl`: how long an enabled API key is trusted without reading it
+/// again.
+pub async fn open_metadata(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    key_ttl: Duration,
+) -> Result<Metadata> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     match database_url.map(str::trim).filter(|u| !u.is_empty()) {
-        None => open_sqlite(&data_dir.join(DB_FILE)).await,
+        None => open_sqlite(&data_dir.join(DB_FILE), key_ttl).await,
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PgStore::connect(url)
+            let options = PgOptions {
+                key_ttl,
+                ..PgOptions::default()
+            };
+            let store = PgStore::connect_with(url, options)
                 .await
                 .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))?;
             Ok(Metadata::Postgres(Arc::new(store)))
         }
         Some(url) => match sqlite_path(url) {
-            Some(path) => open_sqlite(&path).await,
+            Some(path) => open_sqlite(&path, key_ttl).await,
             None => bail!(
                 "--database-url `{}` is not supported; use sqlite://PATH or postgres://USER@HOST/DB",
                 redact(url)
@@ -72,14 +84,15 @@ pub async fn open_metadata(data_dir: &Path, database_url: Option<&str>) -> Resul
     }
 }
 
-async fn open_sqlite(path: &Path) -> Result<Metadata> {
+async fn open_sqlite(path: &Path, key_ttl: Duration) -> Result<Metadata> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     let store = SqliteStore::open(path)
         .await
-        .with_context(|| format!("opening the database {}", path.display()))?;
+        .with_context(|| format!("opening the database {}", path.display()))?
+        .with_key_ttl(key_ttl);
     Ok(Metadata::Sqlite(Arc::new(store)))
 }
 

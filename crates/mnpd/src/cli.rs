@@ -39,6 +39,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Operator commands on a data directory (safe while the server runs).
     Admin(AdminArgs),
+    /// Upload a package (.zip) or a project folder and create a version
+    /// from it, through the API of a running server.
+    Upload(UploadArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,6 +101,11 @@ pub struct ServeArgs {
     /// (a node that dies mid-task loses its tasks after this long).
     #[arg(long, env = "MNPD_TASK_LEASE_SECS", default_value_t = 60)]
     pub task_lease_secs: i64,
+    /// Milliseconds an enabled API key is trusted without reading it again:
+    /// a key disabled elsewhere (another node, `mnpd admin`) is refused
+    /// after at most this long. 0 reads the key on every request.
+    #[arg(long, env = "MNPD_KEY_CACHE_MS", default_value_t = 1000)]
+    pub key_cache_ms: u64,
     /// Accepted X-TC-Region values, comma-separated.
     #[arg(long, env = "MNPD_REGIONS", default_value = DEFAULT_REGIONS, value_delimiter = ',')]
     pub regions: Vec<String>,
@@ -108,6 +116,10 @@ pub struct ServeArgs {
     /// Seconds an offline package URL stays valid.
     #[arg(long, env = "MNPD_PACKAGE_URL_TTL", default_value_t = 3600)]
     pub package_url_ttl: i64,
+    /// Seconds the credentials of DescribeTempSecret4UploadFile2Cos stay
+    /// valid, and then an uploaded package waits for CreateMNPVersion.
+    #[arg(long, env = "MNPD_UPLOAD_TTL", default_value_t = 3600)]
+    pub upload_ttl: i64,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -216,4 +228,40 @@ pub enum TeamCommand {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    /// The server's API address, e.g. https://mnpd.example.com or
+    /// http://127.0.0.1:9080 (https:// when no scheme is given).
+    #[arg(long, env = "MNPD_ENDPOINT")]
+    pub endpoint: String,
+    #[arg(long, env = "TENCENTCLOUD_SECRET_ID", hide_env_values = true)]
+    pub secret_id: String,
+    #[arg(long, env = "TENCENTCLOUD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: String,
+    /// Sent as X-TC-Region when given.
+    #[arg(long, env = "TENCENTCLOUD_REGION")]
+    pub region: Option<String>,
+    #[arg(long, env = "MNPD_PLATFORM_ID")]
+    pub platform_id: String,
+    #[arg(long)]
+    pub mnp_id: String,
+    /// The new version number, MAJOR.MINOR.PATCH.
+    #[arg(long = "version", id = "mnp_version", value_name = "VERSION")]
+    pub mnp_version: String,
+    /// MNPVersionIntro: what changed.
+    #[arg(long)]
+    pub intro: String,
+    /// Seconds to wait for the version's task to finish.
+    #[arg(long, default_value_t = 600)]
+    pub wait_timeout: u64,
+    /// No progress bar or status lines; only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// The summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// A package .zip, or a project folder to zip (honouring .mnpdignore).
+    pub path: PathBuf,
 }

@@ -1,13 +1,17 @@
-//! `mnpd`: the TCMPP API server and its operator commands.
+//! `mnpd`: the TCMPP API server, its operator commands and an upload
+//! client.
 
 mod admin;
 mod backends;
 mod cli;
 mod serve;
+mod upload;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -16,20 +20,22 @@ fn main() -> std::process::ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mnpd: cannot start the async runtime: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(args).await,
-            cli::Command::Admin(args) => admin::run(args).await,
+            cli::Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+            cli::Command::Admin(args) => admin::run(args).await.map(|()| ExitCode::SUCCESS),
+            // Its summary says how an upload ended; the status is the task's.
+            cli::Command::Upload(args) => Ok(upload::run(args).await),
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("mnpd: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

@@ -16,6 +16,7 @@ use mnpd_domain::release::Releases;
 use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
+use mnpd_domain::upload::{UploadSettings, Uploads};
 use mnpd_domain::version::Versions;
 use mnpd_server::{AppState, GatewaySettings};
 use tokio::sync::{watch, Notify};
@@ -44,7 +45,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         anyhow::bail!("--workers must be at least 1");
     }
     let secrets = cipher_of(args.secret_encryption_key.as_deref())?;
-    let metadata = open_metadata(&args.data_dir, args.database_url.as_deref()).await?;
+    let metadata = open_metadata(
+        &args.data_dir,
+        args.database_url.as_deref(),
+        Duration::from_millis(args.key_cache_ms),
+    )
+    .await?;
     let single_node = metadata.single_node();
     let _lock = if single_node {
         Some(lock_data_dir(&args.data_dir)?)
@@ -127,7 +133,20 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{local}"));
 
     let work = Arc::new(Notify::new());
+    let uploads = Arc::new(Uploads::new(
+        meta.clone(),
+        blobs.clone(),
+        clock.clone(),
+        UploadSettings {
+            public_url: public_url.clone(),
+            ttl_secs: args.upload_ttl.max(1),
+            max_bytes: args.max_package_bytes,
+            region: args.regions.first().cloned().unwrap_or_default(),
+        },
+    ));
+    let metrics = Arc::new(mnpd_server::metrics::Metrics::new());
     let state = Arc::new(AppState {
+        metrics: metrics.clone(),
         store: meta.clone(),
         clock: clock.clone(),
         limiter,
@@ -150,7 +169,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             fetcher,
             clock.clone(),
             work.clone(),
-        ),
+        )
+        .with_uploads(uploads.clone()),
+        uploads: uploads.clone(),
         secrets: secrets.clone(),
         settings: GatewaySettings {
             regions: args.regions.clone(),
@@ -159,21 +180,29 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     });
 
     let (stop_workers, stopped) = watch::channel(false);
-    let runner = Arc::new(TaskRunner::new(
-        meta.clone(),
-        blobs.clone(),
-        clock.clone(),
-        RunnerSettings {
-            owner: format!("mnpd-{}", uuid_like()),
-            lease_secs: args.task_lease_secs.max(5),
-            max_attempts: 3,
-            package_limits: mnpd_package::Limits::default(),
-            poll: Duration::from_secs(2),
-        },
-    ));
+    let runner = Arc::new(
+        TaskRunner::new(
+            meta.clone(),
+            blobs.clone(),
+            clock.clone(),
+            RunnerSettings {
+                owner: format!("mnpd-{}", uuid_like()),
+                lease_secs: args.task_lease_secs.max(5),
+                max_attempts: 3,
+                package_limits: mnpd_package::Limits::default(),
+                poll: Duration::from_secs(2),
+            },
+        )
+        .with_telemetry(metrics),
+    );
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
         .collect();
+    let sweeper = tokio::spawn(sweep_uploads(
+        uploads,
+        Duration::from_secs(args.upload_ttl.clamp(1, 60) as u64),
+        stopped.clone(),
+    ));
 
     let app = mnpd_server::router(state);
     tracing::info!(
@@ -216,6 +245,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     for w in workers {
         let _ = w.await;
     }
+    let _ = sweeper.await;
     metadata.close().await;
     tracing::info!("mnpd stopped");
     Ok(())
@@ -235,6 +265,24 @@ async fn collect_unreferenced(meta: &dyn MetaStore, blobs: &dyn BlobStore) -> Re
         }
     }
     Ok(removed)
+}
+
+/// Removes expired uploads that no version took, every `every`. Every node
+/// sweeps; a sweep is safe to repeat and to run concurrently.
+async fn sweep_uploads(uploads: Arc<Uploads>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match uploads.sweep().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(blobs = n, "removed expired uploads that no version took"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep expired uploads; retrying later"),
+        }
+    }
 }
 
 /// One server per data directory: a second one would take over the first

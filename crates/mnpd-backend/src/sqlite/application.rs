@@ -309,6 +309,7 @@ impl MiniProgramManagementStore for SqliteStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
+        self.lookups.forget_tasks_of(mnp_id);
         Ok(true)
     }
 }

@@ -16,11 +16,14 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+use crate::lookup_cache::{LookupCache, DEFAULT_KEY_TTL};
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
     pub(crate) read: SqlitePool,
     pub(crate) write: SqlitePool,
+    lookups: LookupCache,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -64,7 +67,18 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            lookups: LookupCache::new(DEFAULT_KEY_TTL),
+        })
+    }
+
+    /// How long an enabled API key is trusted without reading it again
+    /// (zero: never); see `lookup_cache`.
+    pub fn with_key_ttl(mut self, ttl: Duration) -> Self {
+        self.lookups = LookupCache::new(ttl);
+        self
     }
 
     pub async fn close(&self) {
@@ -200,6 +214,10 @@ pub(crate) fn version_row(r: &SqliteRow) -> StoreResult<Version> {
     })
 }
 
+/// The number of mini programs of a platform.
+const PLATFORM_COUNT: &str =
+    "SELECT coalesce((SELECT n FROM mini_program_counts WHERE platform_id = ?), 0) AS n";
+
 const LISTING_SELECT: &str = "SELECT m.*, t.name AS team_name,
         o.mnp_version_id AS online_version_id, ov.version AS online_version
     FROM mini_programs m JOIN teams t ON t.team_id = m.team_id
@@ -219,12 +237,16 @@ impl AccountStore for SqliteStore {
     }
 
     async fn get_account(&self, id: i64) -> StoreResult<Option<Account>> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.read)
+        self.lookups
+            .account(id, async {
+                let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.as_ref().map(account))
+            })
             .await
-            .map_err(db_err)?;
-        Ok(row.as_ref().map(account))
     }
 
     async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
@@ -241,12 +263,16 @@ impl AccountStore for SqliteStore {
     }
 
     async fn find_api_key(&self, secret_id: &str) -> StoreResult<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE secret_id = ?")
-            .bind(secret_id)
-            .fetch_optional(&self.read)
+        self.lookups
+            .api_key(secret_id, async {
+                let row = sqlx::query("SELECT * FROM api_keys WHERE secret_id = ?")
+                    .bind(secret_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.as_ref().map(api_key))
+            })
             .await
-            .map_err(db_err)?;
-        Ok(row.as_ref().map(api_key))
     }
 
     async fn list_api_keys(&self, account_id: Option<i64>) -> StoreResult<Vec<ApiKey>> {
@@ -267,6 +293,7 @@ impl AccountStore for SqliteStore {
             .execute(&self.write)
             .await
             .map_err(db_err)?;
+        self.lookups.forget_key(secret_id);
         Ok(done.rows_affected() > 0)
     }
 
@@ -284,12 +311,16 @@ impl AccountStore for SqliteStore {
     }
 
     async fn get_platform(&self, platform_id: &str) -> StoreResult<Option<Platform>> {
-        let row = sqlx::query("SELECT * FROM platforms WHERE platform_id = ?")
-            .bind(platform_id)
-            .fetch_optional(&self.read)
+        self.lookups
+            .platform(platform_id, async {
+                let row = sqlx::query("SELECT * FROM platforms WHERE platform_id = ?")
+                    .bind(platform_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.as_ref().map(platform))
+            })
             .await
-            .map_err(db_err)?;
-        Ok(row.as_ref().map(platform))
     }
 
     async fn list_platforms(&self, account_id: Option<i64>) -> StoreResult<Vec<Platform>> {
@@ -394,17 +425,26 @@ impl MiniProgramStore for SqliteStore {
         let team = q.team_id.as_deref().filter(|t| !t.is_empty());
         let application = q.application_id.as_deref().filter(|a| !a.is_empty());
         let filter = "m.platform_id = ?1 AND (?2 IS NULL OR lower(m.name) LIKE ?2 ESCAPE '\\' OR m.mnp_id LIKE ?2 ESCAPE '\\') AND (?3 IS NULL OR m.team_id = ?3) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM approval_items i JOIN approvals a ON a.approval_no = i.approval_no WHERE a.mnp_id = m.mnp_id AND i.application_id = ?6 AND i.status = 3))";
-        let total: i64 = sqlx::query(&format!(
-            "SELECT count(*) AS n FROM mini_programs m WHERE {filter}"
-        ))
-        .bind(&q.platform_id)
-        .bind(&keyword)
-        .bind(team)
-        .bind(None::<i64>)
-        .bind(None::<i64>)
-        .bind(application)
-        .fetch_one(&self.read)
-        .await
+        let unfiltered = keyword.is_none() && team.is_none() && application.is_none();
+        let total: i64 = if unfiltered {
+            // Kept by triggers (migrations/sqlite/0005_scale.sql).
+            sqlx::query(PLATFORM_COUNT)
+                .bind(&q.platform_id)
+                .fetch_one(&self.read)
+                .await
+        } else {
+            sqlx::query(&format!(
+                "SELECT count(*) AS n FROM mini_programs m WHERE {filter}"
+            ))
+            .bind(&q.platform_id)
+            .bind(&keyword)
+            .bind(team)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .bind(application)
+            .fetch_one(&self.read)
+            .await
+        }
         .map_err(db_err)?
         .get("n");
         let rows = sqlx::query(&format!(
@@ -485,12 +525,16 @@ impl VersionStore for SqliteStore {
     }
 
     async fn get_task(&self, task_id: &str) -> StoreResult<Option<Task>> {
-        let row = sqlx::query("SELECT * FROM tasks WHERE task_id = ?")
-            .bind(task_id)
-            .fetch_optional(&self.read)
+        self.lookups
+            .task(task_id, async {
+                let row = sqlx::query("SELECT * FROM tasks WHERE task_id = ?")
+                    .bind(task_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(task).transpose()
+            })
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(task).transpose()
     }
 
     async fn claim_task(
@@ -614,6 +658,21 @@ impl VersionStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn task_backlog(&self) -> StoreResult<TaskBacklog> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0) AS pending,
+                    COALESCE(SUM(CASE WHEN status = 20 THEN 1 ELSE 0 END), 0) AS running
+             FROM tasks WHERE status IN (1, 20)",
+        )
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(TaskBacklog {
+            pending: row.get("pending"),
+            running: row.get("running"),
+        })
+    }
+
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>> {
         let row = sqlx::query("SELECT * FROM versions WHERE mnp_version_id = ?")
             .bind(mnp_version_id)
@@ -625,7 +684,8 @@ impl VersionStore for SqliteStore {
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT sha256 FROM versions UNION SELECT sha256 FROM tasks WHERE status <> 30 ORDER BY 1",
+            "SELECT sha256 FROM versions UNION SELECT sha256 FROM tasks WHERE status <> 30
+             UNION SELECT sha256 FROM uploads ORDER BY 1",
         )
         .fetch_all(&self.read)
         .await
@@ -651,6 +711,7 @@ where
 
 mod application;
 mod lifecycle;
+mod upload;
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ mod package;
 mod preview;
 mod release;
 mod stage;
+mod upload;
 mod version;
 
 use std::future::Future;
@@ -52,6 +53,7 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DeleteApplication => application::delete,
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
+        A::DescribeTempSecret4UploadFile2Cos => upload::temp_secret,
         // Approval: one machine, several names.
         A::CreateMNPApproval => approval::create,
         A::CreatePlatformAudit => approval::create_platform_audit,

@@ -19,6 +19,7 @@ use mnpd_domain::release::Releases;
 use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
+use mnpd_domain::upload::{UploadSettings, Uploads};
 use mnpd_domain::version::Versions;
 use mnpd_server::{AppState, GatewaySettings};
 use serde_json::{json, Value};
@@ -122,7 +123,20 @@ pub async fn start_with(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let public_url = format!("http://{addr}");
+    let uploads = Arc::new(Uploads::new(
+        meta.clone(),
+        blobs.clone(),
+        clock.clone(),
+        UploadSettings {
+            public_url: public_url.clone(),
+            ttl_secs: 600,
+            max_bytes: 2048,
+            region: "ap-guangzhou".into(),
+        },
+    ));
+    let metrics = Arc::new(mnpd_server::metrics::Metrics::new());
     let state = Arc::new(AppState {
+        metrics: metrics.clone(),
         store: meta.clone(),
         clock: clock.clone(),
         limiter: Arc::new(InProcessLimiter::new(rate_limit)),
@@ -134,7 +148,9 @@ pub async fn start_with(
             fetcher,
             clock.clone(),
             work.clone(),
-        ),
+        )
+        .with_uploads(uploads.clone()),
+        uploads,
         approvals: Approvals::new(meta.clone(), clock.clone()),
         releases: Releases::new(meta.clone(), clock.clone()),
         stages: Stages::new(meta.clone()),
@@ -149,18 +165,21 @@ pub async fn start_with(
         secrets: cipher,
     });
     let (stop, stopped) = watch::channel(false);
-    let runner = Arc::new(TaskRunner::new(
-        meta.clone(),
-        blobs,
-        clock,
-        RunnerSettings {
-            owner: "test".into(),
-            lease_secs: 60,
-            max_attempts: 3,
-            package_limits: mnpd_package::Limits::default(),
-            poll: Duration::from_millis(100),
-        },
-    ));
+    let runner = Arc::new(
+        TaskRunner::new(
+            meta.clone(),
+            blobs,
+            clock,
+            RunnerSettings {
+                owner: "test".into(),
+                lease_secs: 60,
+                max_attempts: 3,
+                package_limits: mnpd_package::Limits::default(),
+                poll: Duration::from_millis(100),
+            },
+        )
+        .with_telemetry(metrics),
+    );
     tokio::spawn(runner.run(work, stopped));
     let app = mnpd_server::router(state);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -171,6 +190,13 @@ pub async fn start_with(
         meta,
         _dir: dir,
         _stop: stop,
+    }
+}
+
+impl Harness {
+    /// The folder holding the database and the packages.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 }
 

@@ -1,0 +1,506 @@
+"""The benchmarks. Each measures mnpd and its reference in the same run,
+one right after the other, and records a Figure."""
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import flows
+import seed
+from lab import (MIB, PLATFORM, Backend, Deployment, Load, Mnpd, Nginx, lua_script, package,
+                 proc_status, reset_peak_rss, wrk, wrk_parallel)
+
+
+@dataclass
+class Figure:
+    backend: str
+    benchmark: str
+    case: str
+    unit: str
+    mnpd: float
+    reference: float
+    reference_name: str
+    # mnpd / reference, or for absolute targets the figure against it.
+    ratio: float
+    target: str
+    met: Optional[bool]
+    detail: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        verdict = "" if self.met is None else (" met" if self.met else " MISSED")
+        extra = "  ".join(f"{k} {v}" for k, v in self.detail.items())
+        return (f"[{self.backend}] {self.benchmark}, {self.case}: mnpd {fmt(self.mnpd, self.unit)}"
+                f" | {self.reference_name} {fmt(self.reference, self.unit)}"
+                f" | ratio {self.ratio:.2f} (target {self.target}{verdict})"
+                + (f"  [{extra}]" if extra else ""))
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "req/s":
+        return f"{value:,.0f} req/s"
+    if unit == "MiB/s":
+        return f"{value:,.0f} MiB/s"
+    if unit == "MiB":
+        return f"{value:.1f} MiB"
+    if unit == "ms":
+        return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+    return f"{value} {unit}"
+
+
+class Context:
+    """What every benchmark shares: settings, the work folder, the package
+    pool served by nginx, and the figures so far."""
+
+    def __init__(self, binary: Path, work: Path, quick: bool,
+                 report: Callable[[Figure], None]):
+        self.binary = binary
+        self.work = work
+        self.quick = quick
+        self.report = report
+        self.seconds = 2 if quick else 10
+        self.runs = 3 if quick else 7
+        self.startup_runs = 3 if quick else 9
+        self.latency_seconds = 1 if quick else 2
+        self.growth_rounds = 2 if quick else 5
+        self.growth_mnps = (10, 1_000) if quick else (10, 10_000)
+        self.concurrent_ingests = 16
+        self.package_bytes = 20 * MIB
+        self.www = work / "www"
+        (self.www / "pkg").mkdir(parents=True)
+        (self.www / "healthz").write_text("ok\n")
+        self.nginx = Nginx(work, self.www)
+        self.figures: list[Figure] = []
+
+    def add(self, fig: Figure):
+        self.figures.append(fig)
+        self.report(fig)
+
+    def package(self, i: int) -> tuple[Path, str]:
+        """The i-th 20 MiB package of the pool (each of a different hash)
+        and its nginx URL."""
+        path = self.www / "pkg" / f"p{i}.zip"
+        if not path.exists():
+            package(path, self.package_bytes)
+        return path, self.nginx.url(f"pkg/{path.name}")
+
+    def small_package(self) -> str:
+        path = self.www / "pkg" / "small.zip"
+        if not path.exists():
+            package(path, 64 * 1024)
+        return self.nginx.url("pkg/small.zip")
+
+    def close(self):
+        self.nginx.stop()
+
+
+def ratio_figure(ctx: Context, backend: Backend, benchmark: str, case: str, unit: str,
+                 ours: float, ref: float, ref_name: str, target: str,
+                 check: Callable[[float], bool], **detail) -> Figure:
+    r = ours / ref if ref else float("inf")
+    fig = Figure(backend.name, benchmark, case, unit, ours, ref, ref_name, r, target, check(r),
+                 detail)
+    ctx.add(fig)
+    return fig
+
+
+def nodes(ctx: Context, dep: Deployment, count: int) -> list[Mnpd]:
+    """`count` nodes of the deployment, started one after the other."""
+    started: list[Mnpd] = []
+    try:
+        for i in range(count):
+            started.append(Mnpd(ctx.binary, dep, node=i))
+    except BaseException:
+        stop_all(started)
+        raise
+    return started
+
+
+def stop_all(procs: list[Mnpd]):
+    for p in procs:
+        p.stop()
+
+
+# ---------------------------------------------------------------------------
+# 1. API gateway
+# ---------------------------------------------------------------------------
+
+
+def gateway(ctx: Context, backend: Backend):
+    """A signed DescribeMNPVersion replayed by wrk against mnpd, and nginx
+    serving the same response bytes with the same wrk settings."""
+    dep = backend.deployment()
+    procs = nodes(ctx, dep, 2 if backend.multi_node else 1)
+    try:
+        first = procs[0]
+        task_id = flows.ingest(first, flows.create_mnp(first), "1.0.0", ctx.small_package())
+        params = {"BusinessId": task_id, "PlatformId": PLATFORM}
+        scripts = []
+        for i, node in enumerate(procs):
+            headers, body = node.request("DescribeMNPVersion", params)
+            scripts.append((f"http://{node.host}/",
+                            lua_script(ctx.work / f"gateway-{backend.name}-{i}.lua", "POST",
+                                       headers, body)))
+        answer = first.raw("DescribeMNPVersion", params)
+        if b'"Error"' in answer or b"TaskStatus" not in answer:
+            raise SystemExit(f"DescribeMNPVersion answered {answer!r}")
+        name = f"answer-{backend.name}.json"
+        (ctx.www / name).write_bytes(answer)
+        nginx_lua = lua_script(ctx.work / "nginx-get.lua", "GET", {})
+        cases = [("1 node", scripts[:1])]
+        if len(procs) == 2:
+            cases.append(("2 nodes", scripts))
+        for case, targets in cases:
+            # The same client in both measurements: two threads and 64
+            # connections in all, split over the nodes.
+            threads, conns = (2, 64) if len(targets) == 1 else (1, 32)
+            ours = wrk_parallel(targets, ctx.seconds, threads, conns)
+            ref = wrk_parallel([(ctx.nginx.url(name), nginx_lua)] * len(targets), ctx.seconds,
+                               threads, conns)
+            ratio_figure(ctx, backend, "API gateway", case, "req/s", ours.rps, ref.rps, "nginx",
+                         "≥ 0.5", lambda r: r >= 0.5,
+                         mnpd_p99_ms=round(ours.p99_ms, 2), nginx_p99_ms=round(ref.p99_ms, 2),
+                         mnpd_p50_ms=round(ours.p50_ms, 2), nginx_p50_ms=round(ref.p50_ms, 2),
+                         wrk=f"{len(targets)}× wrk -t{threads} -c{conns} -d{ctx.seconds}s")
+    finally:
+        stop_all(procs)
+
+
+# ---------------------------------------------------------------------------
+# 2. Ingest
+# ---------------------------------------------------------------------------
+
+
+def reference_ingest(url: str, out: Path, upload: Optional[str] = None):
+    """curl -o + sha256sum + unzip -tq; with `upload`, then a PUT of the
+    file there (the S3 server's bucket) as well."""
+    subprocess.run(["curl", "-sf", "-o", str(out), url], check=True)
+    subprocess.run(["sha256sum", str(out)], check=True, capture_output=True)
+    subprocess.run(["unzip", "-tq", str(out)], check=True, capture_output=True)
+    if upload:
+        put = subprocess.run(["curl", "-s", "-w", "%{http_code}", "-T", str(out), upload],
+                             capture_output=True, text=True)
+        if not put.stdout.endswith("200"):
+            raise SystemExit(f"PUT {upload}: {put.stdout} {put.stderr}")
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def ingest(ctx: Context, backend: Backend):
+    """CreateMNPVersion of a 20 MiB package served by nginx until TaskStatus
+    60, against curl -o + sha256sum + unzip -tq of the same file (and, on
+    S3, that plus a PUT of the file into the bucket). With two nodes, one
+    ingest per node at once against two reference pipelines at once."""
+    dep = backend.deployment()
+    procs = nodes(ctx, dep, 2 if backend.multi_node else 1)
+    pool = iter(range(1000))
+    try:
+        for count in ([1, 2] if len(procs) == 2 else [1]):
+            ours, ref, ref_s3 = [], [], []
+            for run in range(ctx.runs):
+                jobs = []
+                for node in procs[:count]:
+                    path, url = ctx.package(next(pool))
+                    jobs.append((node, flows.create_mnp(node), url))
+                outs = [ctx.work / f"ref-{k}.zip" for k in range(count)]
+                with ThreadPoolExecutor(count) as ex:
+                    ours.append(timed(lambda: list(ex.map(
+                        lambda j: flows.ingest(j[0], j[1], "1.0.0", j[2]), jobs))))
+                    ref.append(timed(lambda: list(ex.map(
+                        lambda k: reference_ingest(jobs[k][2], outs[k]), range(count)))))
+                    puts = [backend.upload_url(dep, f"ref-{count}-{run}-{k}")
+                            for k in range(count)]
+                    if puts[0]:
+                        ref_s3.append(timed(lambda: list(ex.map(
+                            lambda k: reference_ingest(jobs[k][2], outs[k], puts[k]),
+                            range(count)))))
+            case = "1 node" if count == 1 else "2 nodes, one ingest each at once"
+            detail = {"runs": ctx.runs}
+            if ref_s3:
+                detail["reference_with_s3_put_ms"] = round(statistics.median(ref_s3) * 1000, 1)
+                detail["ratio_to_reference_with_s3_put"] = round(
+                    statistics.median(ours) / statistics.median(ref_s3), 2)
+            ratio_figure(ctx, backend, "Ingest 20 MiB (median)", case, "ms",
+                         statistics.median(ours) * 1000, statistics.median(ref) * 1000,
+                         "curl -o + sha256sum + unzip -tq", "≤ 1.5", lambda r: r <= 1.5,
+                         **detail)
+    finally:
+        stop_all(procs)
+
+
+# ---------------------------------------------------------------------------
+# 3. Memory
+# ---------------------------------------------------------------------------
+
+
+class Sampler:
+    """Samples a figure every `period` seconds in a thread; the maximum."""
+
+    def __init__(self, read: Callable[[], int], period: float = 0.005):
+        self.read, self.period = read, period
+        self.peak = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            try:
+                self.peak = max(self.peak, self.read())
+            except (OSError, ValueError):
+                pass
+            time.sleep(self.period)
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return self.peak
+
+
+def tree_rss(root_pids: set) -> int:
+    """The summed VmRSS of the processes descending from `root_pids`."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                continue
+    members, grew = set(root_pids), True
+    while grew:
+        new = {pid for pid, ppid in parents.items() if ppid in members and pid not in members}
+        members |= new
+        grew = bool(new)
+    total = 0
+    for pid in members:
+        try:
+            total += proc_status(pid, "VmRSS")
+        except (OSError, SystemExit):
+            continue
+    return total
+
+
+def memory(ctx: Context, backend: Backend):
+    """Peak RSS of one node during 16 concurrent 20 MiB ingests (VmHWM after
+    a reset, and VmRSS sampled every 5 ms), its idle RSS, and 16 reference
+    pipelines run at once, their RSS summed and sampled the same way."""
+    n = ctx.concurrent_ingests
+    dep = backend.deployment()
+    node = Mnpd(ctx.binary, dep)
+    try:
+        jobs = [(flows.create_mnp(node), ctx.package(i)[1]) for i in range(n)]
+        time.sleep(0.5)
+        idle = proc_status(node.pid, "VmRSS")
+        hwm_reset = reset_peak_rss(node.pid)
+        sampler = Sampler(lambda: proc_status(node.pid, "VmRSS"))
+        with ThreadPoolExecutor(n) as ex:
+            list(ex.map(lambda j: flows.ingest(node, j[0], "1.0.0", j[1]), jobs))
+        sampled = sampler.stop()
+        peak = max(sampled, proc_status(node.pid, "VmHWM") if hwm_reset else 0)
+        after = proc_status(node.pid, "VmRSS")
+    finally:
+        node.stop()
+    procs = [subprocess.Popen(
+        ["sh", "-c",
+         'curl -sf -o "$1" "$2" && sha256sum "$1" >/dev/null && unzip -tq "$1" >/dev/null',
+         "ref", str(ctx.work / f"mem-ref-{i}.zip"), ctx.package(i)[1]]) for i in range(n)]
+    ref_sampler = Sampler(lambda: tree_rss({p.pid for p in procs}), period=0.002)
+    for p in procs:
+        if p.wait() != 0:
+            raise SystemExit("a reference pipeline failed")
+    ref_peak = ref_sampler.stop()
+    fig = Figure(backend.name, "Memory, 16 concurrent 20 MiB ingests", "peak RSS of the node",
+                 "MiB", peak / MIB, ref_peak / MIB, "16 reference pipelines at once (summed)",
+                 peak / ref_peak if ref_peak else float("inf"), "peak ≤ 150 MiB",
+                 peak <= 150 * MIB,
+                 {"idle_MiB": round(idle / MIB, 1), "after_MiB": round(after / MIB, 1),
+                  "vmhwm_reset": hwm_reset})
+    ctx.add(fig)
+
+
+# ---------------------------------------------------------------------------
+# 4. Growth, and 6. start-up (on the grown store)
+# ---------------------------------------------------------------------------
+
+GROWTH_CALLS = [
+    ("DescribeMNPList", lambda mnp: {"Offset": 0, "Limit": 10, "PlatformId": PLATFORM}),
+    ("DescribeMNPAllStageVersions", lambda mnp: {"MNPId": mnp, "PlatformId": PLATFORM}),
+    ("DescribeMNPReleasedVersionHistory", lambda mnp: {"MNPId": mnp, "PlatformId": PLATFORM}),
+]
+
+
+def grown(ctx: Context, backend: Backend, mnps: int) -> tuple[Deployment, float]:
+    """A deployment with one mini program taken through the API to its
+    release (the template) and `mnps` more seeded by SQL; seconds seeding."""
+    dep = backend.deployment()
+    node = Mnpd(ctx.binary, dep)
+    try:
+        mnp = flows.create_mnp(node)
+        flows.ingest(node, mnp, "1.0.0", ctx.small_package())
+        flows.release_latest(node, mnp)
+    finally:
+        node.stop()
+    t0 = time.perf_counter()
+    seed.seed(dep, 0, mnps)
+    return dep, time.perf_counter() - t0
+
+
+def growth(ctx: Context, backend: Backend) -> Deployment:
+    """The three listing calls on a store of 100 versions (10 mini programs)
+    and one of 100,000 (10,000 mini programs), seeded by direct SQL; the
+    same seeded mini program is asked about on both. Both servers run at
+    once and are measured in turns (wrk -t1 -c1, median latency), so that
+    the machine's other load weighs on both alike. Returns the grown
+    deployment."""
+    sizes = ctx.growth_mnps
+    deps = [grown(ctx, backend, mnps) for mnps in sizes]
+    procs = [Mnpd(ctx.binary, dep) for dep, _ in deps]
+    try:
+        # The same mini program (the first seeded) on both.
+        targets = [seed.seeded_mnp(dep) for dep, _ in deps]
+        lat: dict = {(action, k): [] for action, _ in GROWTH_CALLS for k in range(2)}
+        p99: dict = {(action, k): [] for action, _ in GROWTH_CALLS for k in range(2)}
+        for action, params in GROWTH_CALLS:
+            scripts = []
+            for k, node in enumerate(procs):
+                check_answer(action, node.call(action, params(targets[k])))
+                headers, body = node.request(action, params(targets[k]))
+                scripts.append(lua_script(ctx.work / f"growth-{backend.name}-{k}-{action}.lua",
+                                          "POST", headers, body))
+            for _ in range(ctx.growth_rounds):
+                for k, node in enumerate(procs):
+                    load = wrk(f"http://{node.host}/", scripts[k], ctx.latency_seconds, 1, 1)
+                    lat[action, k].append(load.p50_ms)
+                    p99[action, k].append(load.p99_ms)
+        versions = [seed.count_versions(dep) - 1 for dep, _ in deps]
+    finally:
+        stop_all(procs)
+    for action, _ in GROWTH_CALLS:
+        small, large = (statistics.median(lat[action, k]) for k in range(2))
+        ratio_figure(ctx, backend, "Growth: median latency", action, "ms", large, small,
+                     f"same call at {versions[0]:,} versions", "≤ 2", lambda r: r <= 2,
+                     versions=f"{versions[0]:,} → {versions[1]:,}",
+                     mini_programs=f"{sizes[0]:,} → {sizes[1]:,}",
+                     p99_ms=f"{statistics.median(p99[action, 0]):.2f} → "
+                            f"{statistics.median(p99[action, 1]):.2f}",
+                     rounds=ctx.growth_rounds, seed_s=round(deps[1][1], 1))
+    return deps[1][0]
+
+
+def check_answer(action: str, answer: dict):
+    """The seeded mini program answers as a real one would."""
+    data = answer["Data"]
+    if action == "DescribeMNPList":
+        ok = data["TotalCount"] > 0 and len(data["DataList"]) == 10
+    elif action == "DescribeMNPAllStageVersions":
+        ok = sorted(s["Phase"] for s in data) == ["Develop", "Online", "Platform"]
+    else:
+        ok = data["TotalCount"] == seed.VERSIONS - 1
+    if not ok:
+        raise SystemExit(f"{action} on the seeded store answered {data}")
+
+
+def startup(ctx: Context, backend: Backend, grown: Deployment):
+    """Spawn to the first /healthz 200: on an empty data directory (a new
+    deployment each run) and on the grown one; nginx's start-up as the
+    reference."""
+    def median_of(make: Callable[[], float]) -> float:
+        return statistics.median(make() for _ in range(ctx.startup_runs))
+
+    def empty() -> float:
+        node = Mnpd(ctx.binary, backend.deployment())
+        node.stop()
+        shutil.rmtree(node.dir, ignore_errors=True)
+        return node.startup_s
+
+    def seeded() -> float:
+        node = Mnpd(ctx.binary, grown)
+        node.stop()
+        return node.startup_s
+
+    def nginx() -> float:
+        work = ctx.work / "nginx-startup"
+        work.mkdir(exist_ok=True)
+        ng = Nginx(work, ctx.www)
+        ng.stop()
+        spent = ng.start()
+        ng.stop()
+        return spent
+
+    ref = median_of(nginx) * 1000
+    e = median_of(empty) * 1000
+    s = median_of(seeded) * 1000
+    # The seeded versions (the template's left out), as growth counts them.
+    versions = seed.count_versions(grown) - 1
+    for case, value in (("empty data directory", e), (f"{versions:,} versions", s)):
+        ctx.add(Figure(backend.name, "Start-up to /healthz 200 (median)", case, "ms", value, ref,
+                       "nginx start-up", value / ref, "none set", None,
+                       {"runs": ctx.startup_runs, "grown_vs_empty": round(s / e, 2)}))
+
+
+# ---------------------------------------------------------------------------
+# 5. Package serving
+# ---------------------------------------------------------------------------
+
+
+def serving(ctx: Context, backend: Backend):
+    """The released 20 MiB package downloaded from mnpd's signed URL by wrk
+    (8 connections), against nginx serving the same file (and, on S3, the
+    object fetched straight from the S3 server)."""
+    dep = backend.deployment()
+    node = Mnpd(ctx.binary, dep)
+    try:
+        path, pkg_url = ctx.package(0)
+        mnp = flows.create_mnp(node)
+        flows.ingest(node, mnp, "1.0.0", pkg_url)
+        flows.release_latest(node, mnp)
+        url = flows.offline_package_url(node, mnp)
+        out = ctx.work / "served.zip"
+        subprocess.run(["curl", "-sf", "-o", str(out), url], check=True)
+        if out.read_bytes() != path.read_bytes():
+            raise SystemExit("the package served by mnpd differs from the one ingested")
+        size = path.stat().st_size
+        conns = 8
+
+        def throughput(load: Load) -> float:
+            return load.rps * size / MIB
+
+        ours = wrk(url, None, ctx.seconds, 2, conns)
+        ref = wrk(pkg_url, None, ctx.seconds, 2, conns)
+        detail = {"mnpd_p99_ms": round(ours.p99_ms, 1), "nginx_p99_ms": round(ref.p99_ms, 1),
+                  "wrk": f"wrk -t2 -c{conns} -d{ctx.seconds}s"}
+        sha = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True,
+                             check=True).stdout.split()[0]
+        direct = backend.object_url(dep, sha)
+        if direct:
+            # The same object through nginx as a streaming reverse proxy of
+            # the S3 server: the storage hop mnpd makes too.
+            s3, path = direct.split("/", 3)[2], direct.split("/", 3)[3]
+            proxy = Nginx(ctx.work / "nginx-s3", ctx.www,
+                          f"location /s3/ {{ proxy_pass http://{s3}/; proxy_buffering off; }}")
+            try:
+                proxied = wrk(proxy.url(f"s3/{path}"), None, ctx.seconds, 2, conns)
+            finally:
+                proxy.stop()
+            detail["nginx_proxying_s3_MiB_s"] = round(throughput(proxied))
+            detail["ratio_to_nginx_proxying_s3"] = round(ours.rps / proxied.rps, 2)
+        ratio_figure(ctx, backend, "Package serving, 20 MiB", "throughput", "MiB/s",
+                     throughput(ours), throughput(ref), "nginx (sendfile)", "≥ 0.8",
+                     lambda r: r >= 0.8, **detail)
+    finally:
+        node.stop()
+
+
+def as_json(figures: list[Figure]) -> list:
+    return [asdict(f) for f in figures]

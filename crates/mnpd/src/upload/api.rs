@@ -1,0 +1,167 @@
+//! A small TencentCloud API 3.0 client for `mnpd upload`: JSON POSTs
+//! signed TC3-HMAC-SHA256 by mnpd-wire's own signer (the one tested
+//! against the official SDK's requests).
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{Map, Value};
+
+/// Why a call did not succeed.
+#[derive(Debug)]
+pub enum CallError {
+    /// The server answered with an error envelope.
+    Api {
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    /// No usable answer: connection, TLS, timeout, not JSON.
+    Transport(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Api {
+                code,
+                message,
+                request_id,
+            } => write!(f, "{code}: {message} (RequestId {request_id})"),
+            CallError::Transport(why) => f.write_str(why),
+        }
+    }
+}
+
+pub struct ApiClient {
+    http: reqwest::Client,
+    url: url::Url,
+    /// The `Host` the signature covers: the endpoint's host and, when not
+    /// the scheme's default, port.
+    host: String,
+    secret_id: String,
+    secret_key: String,
+    region: Option<String>,
+}
+
+impl ApiClient {
+    pub fn new(
+        endpoint: &str,
+        secret_id: &str,
+        secret_key: &str,
+        region: Option<&str>,
+    ) -> Result<Self> {
+        let with_scheme = if endpoint.contains("://") {
+            endpoint.to_string()
+        } else {
+            format!("https://{endpoint}")
+        };
+        let url = url::Url::parse(&with_scheme)
+            .with_context(|| format!("--endpoint `{endpoint}` is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("--endpoint `{endpoint}`: use http:// or https://");
+        }
+        // The signature covers the path `/`; the API lives there.
+        if url.path() != "/" || url.query().is_some() {
+            bail!("--endpoint `{endpoint}`: give the server's address without a path");
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => bail!("--endpoint `{endpoint}` has no host"),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .context("setting up the HTTP client")?;
+        Ok(ApiClient {
+            http,
+            url,
+            host,
+            secret_id: secret_id.to_string(),
+            secret_key: secret_key.to_string(),
+            region: region.map(str::to_string).filter(|r| !r.is_empty()),
+        })
+    }
+
+    /// The HTTP client, for the upload itself.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The `Response` object of a successful call.
+    pub async fn call(&self, action: &str, params: Value) -> Result<Map<String, Value>, CallError> {
+        let body = serde_json::to_vec(&params)
+            .map_err(|e| CallError::Transport(format!("encoding {action}: {e}")))?;
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let headers = mnpd_wire::sign_tc3_post(
+            &self.secret_id,
+            &self.secret_key,
+            &self.host,
+            action,
+            mnpd_api::VERSION,
+            self.region.as_deref(),
+            timestamp,
+            &body,
+        );
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .timeout(Duration::from_secs(60))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| CallError::Transport(format!("{action}: {}", error_chain(&e))))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CallError::Transport(format!("{action}: {}", error_chain(&e))))?;
+        let parsed: Value = serde_json::from_str(&text).map_err(|_| {
+            CallError::Transport(format!(
+                "{action}: HTTP {status}, not an API answer: {}",
+                text.chars().take(200).collect::<String>()
+            ))
+        })?;
+        let Some(Value::Object(mut answer)) = parsed.get("Response").cloned() else {
+            return Err(CallError::Transport(format!(
+                "{action}: HTTP {status}, an answer without `Response`"
+            )));
+        };
+        if let Some(error) = answer.remove("Error") {
+            let field = |name: &str| error[name].as_str().unwrap_or_default().to_string();
+            return Err(CallError::Api {
+                code: field("Code"),
+                message: field("Message"),
+                request_id: answer
+                    .get("RequestId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Ok(answer)
+    }
+}
+
+/// An error with its causes, which is where reqwest says what went wrong.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}

@@ -1,0 +1,580 @@
+// End-to-end test of the mnpd web console: the real mnpd binary, a package
+// file server, and headless Chromium (Debian's, driven by playwright-core).
+// It walks the life of a version through the console at desktop width,
+// taking a screenshot of each step at desktop and at phone width (390 px),
+// then does it again on an emulated phone. It checks that the SecretKey
+// never appears in a request URL, header or body, nor in the server's log.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { chromium } from "playwright-core";
+
+import { startMnpd, fileServer, chromiumPath, mnpdBin, REPO_ROOT } from "./lib/mnpd.mjs";
+import { miniProgram, brokenMiniProgram } from "./lib/zip.mjs";
+import { client } from "./lib/api.mjs";
+
+const RESULTS = resolve(import.meta.dirname, ".results");
+const DOCS_IMG = join(REPO_ROOT, "docs", "img");
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+const STEP_TIMEOUT = 20000;
+// The README's pictures (docs/img/console-*.png) are written when missing,
+// or on request (UPDATE_DOCS_IMG=1), so that test runs leave the tree clean.
+const DOCS_PICTURES = ["console-desktop.png", "console-phone.png"];
+const UPDATE_DOCS = process.env.UPDATE_DOCS_IMG === "1" || DOCS_PICTURES.some((f) => !existsSync(join(DOCS_IMG, f)));
+
+const secretId = `AKIDconsole${randomBytes(6).toString("hex")}`;
+const secretKey = `sk${randomBytes(16).toString("hex")}`;
+const wrongKey = `sk${randomBytes(16).toString("hex")}`;
+const platformId = `TCONSOLE${randomBytes(4).toString("hex").toUpperCase()}`;
+
+let work;
+let mnpd;
+let files;
+let browser;
+let api;
+const requests = [];
+const browserProblems = [];
+
+function watch(context) {
+  context.on("request", (req) => {
+    requests.push({
+      url: req.url(),
+      method: req.method(),
+      headers: req.headers(),
+      body: req.postData() || "",
+    });
+  });
+  context.on("page", (page) => watchPage(page));
+}
+
+function watchPage(page) {
+  page.on("pageerror", (err) => browserProblems.push(`page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || /Content Security Policy/i.test(msg.text())) {
+      browserProblems.push(`console ${msg.type()}: ${msg.text()}`);
+    }
+  });
+}
+
+/** Screenshots of the page now, at its width and at phone width. */
+async function snap(page, name, { docs } = {}) {
+  await page.evaluate(() => document.querySelectorAll(".toast").forEach((t) => t.remove()));
+  const size = page.viewportSize();
+  await page.screenshot({ path: join(RESULTS, `desktop-${name}.png`), fullPage: true });
+  if (docs) {
+    await page.screenshot({ path: join(RESULTS, "console-desktop.png"), fullPage: false });
+  }
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(150);
+  await noSideways(page, name);
+  await page.screenshot({ path: join(RESULTS, `phone-${name}.png`), fullPage: true });
+  await page.setViewportSize(size);
+  await page.waitForTimeout(100);
+}
+
+/** Nothing wider than the screen: no sideways scrolling at phone width. */
+async function noSideways(page, name) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+  assert.ok(scroll <= width, `${name}: the page is ${scroll}px wide on a ${width}px screen`);
+}
+
+async function signIn(page, key = secretKey) {
+  await page.getByLabel("SecretId").fill(secretId);
+  await page.getByLabel("SecretKey").fill(key);
+  await page.getByLabel("Platform ID").fill(platformId);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Waits until an input shows `value` (the console fills some in once it has loaded). */
+async function hasValue(locator, value) {
+  const deadline = Date.now() + STEP_TIMEOUT;
+  let seen;
+  while (Date.now() < deadline) {
+    seen = await locator.inputValue();
+    if (seen === value) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(seen, value);
+}
+
+const stage = (page, phase) => page.locator(`article.stage[data-phase="${phase}"]`);
+
+async function waitTask(page, version, status) {
+  const row = page.locator("tr[data-task]").filter({ has: page.locator("code", { hasText: version }) });
+  await row.getByText(status, { exact: true }).waitFor({ timeout: STEP_TIMEOUT });
+  return row;
+}
+
+async function approveIn(page, name, version) {
+  await page.getByRole("link", { name: "Approvals", exact: true }).click();
+  const card = page.getByRole("article", { name: `Approval of ${name} ${version}` });
+  await card.waitFor();
+  await card.getByRole("button", { name: "Approve", exact: true }).click();
+  await page
+    .getByText("Nothing waits for a decision", { exact: false })
+    .waitFor({ timeout: STEP_TIMEOUT });
+}
+
+async function openProgram(page, name) {
+  await page.getByRole("link", { name: "Mini programs", exact: true }).click();
+  await page.locator("a.entity", { hasText: name }).click();
+  await page.getByRole("heading", { level: 1, name: new RegExp(`^${name}`) }).waitFor();
+}
+
+describe("mnpd web console", { timeout: 240000 }, () => {
+  before(async () => {
+    rmSync(RESULTS, { recursive: true, force: true });
+    mkdirSync(RESULTS, { recursive: true });
+    if (UPDATE_DOCS) mkdirSync(DOCS_IMG, { recursive: true });
+    work = mkdtempSync(join(tmpdir(), "mnpd-console-"));
+    mnpd = await startMnpd({
+      dataDir: join(work, "data"),
+      logPath: join(RESULTS, "mnpd.log"),
+      secretId,
+      secretKey,
+      platformId,
+    });
+    files = await fileServer({
+      "/shop-1.0.0.zip": miniProgram("Shop 1.0.0"),
+      "/shop-1.0.1.zip": brokenMiniProgram(),
+      "/shop-1.2.0.zip": miniProgram("Shop 1.2.0"),
+      "/news-1.0.0.zip": miniProgram("News 1.0.0"),
+    });
+    api = client({ endpoint: `${mnpd.url}/`, secretId, secretKey });
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ["--no-sandbox"],
+      headless: true,
+    });
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (files) await files.close();
+    if (mnpd) await mnpd.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("serves the console with a strict policy and no sniffing", async () => {
+    const redirect = await fetch(`${mnpd.url}/console`, { redirect: "manual" });
+    assert.equal(redirect.status, 308);
+    assert.equal(redirect.headers.get("location"), "console/");
+
+    const expected = {
+      "/console/": "text/html; charset=utf-8",
+      "/console/app.css": "text/css; charset=utf-8",
+      "/console/js/main.js": "text/javascript; charset=utf-8",
+      "/console/js/tc3.js": "text/javascript; charset=utf-8",
+      "/console/icon.svg": "image/svg+xml",
+    };
+    for (const [path, type] of Object.entries(expected)) {
+      const r = await fetch(`${mnpd.url}${path}`);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers.get("content-type"), type, path);
+      const csp = r.headers.get("content-security-policy");
+      assert.match(csp, /default-src 'none'/, path);
+      assert.match(csp, /script-src 'self'(;|$)/, path);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, path);
+      assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(r.headers.get("cache-control"), "no-cache", path);
+      const etag = r.headers.get("etag");
+      assert.ok(etag, path);
+      const again = await fetch(`${mnpd.url}${path}`, { headers: { "If-None-Match": etag } });
+      assert.equal(again.status, 304, path);
+    }
+    const missing = await fetch(`${mnpd.url}/console/nope.js`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get("x-content-type-options"), "nosniff");
+  });
+
+  describe("a version's life at desktop width", () => {
+    let context;
+    let page;
+
+    before(async () => {
+      context = await browser.newContext({ viewport: DESKTOP });
+      watch(context);
+      page = await context.newPage();
+      page.setDefaultTimeout(STEP_TIMEOUT);
+    });
+
+    after(async () => {
+      if (context) await context.close();
+    });
+
+    it("shows the sign-in form, and the API's error for a wrong key", async () => {
+      await page.goto(`${mnpd.url}/console`);
+      assert.match(page.url(), /\/console\/$/);
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+      await snap(page, "01-sign-in");
+
+      await signIn(page, wrongKey);
+      const alert = page.getByRole("alert");
+      await alert.getByText("AuthFailure.SignatureFailure").waitFor();
+      await alert.getByText("The SecretKey does not match this SecretId").waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing kept after a failed sign-in");
+      await snap(page, "02-sign-in-wrong-key");
+    });
+
+    it("signs in and offers to create the first mini program", async () => {
+      await signIn(page);
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+      await page.getByRole("heading", { name: "New mini program" }).waitFor();
+      const stored = await page.evaluate(() => ({
+        session: JSON.stringify(sessionStorage),
+        local: JSON.stringify(localStorage),
+      }));
+      assert.ok(stored.session.includes(secretKey), "the key pair is in sessionStorage");
+      assert.ok(!stored.local.includes(secretKey), "the key is not in localStorage");
+      await snap(page, "03-empty-list");
+    });
+
+    it("creates a mini program", async () => {
+      const form = page.getByRole("form", { name: "New mini program" });
+      await form.getByLabel("Name").fill("shop");
+      await form.getByLabel("Category").selectOption({ label: "Weather" });
+      await form.getByLabel("Icon URL").fill("https://example.com/shop.png");
+      await form.getByLabel("Short introduction").fill("A corner shop");
+      await form.getByLabel("Description").fill("Order groceries from the corner shop.");
+      await form.getByRole("button", { name: "Create mini program" }).click();
+      await page.getByRole("heading", { level: 1, name: /^shop/ }).waitFor();
+      assert.match(page.url(), /#\/programs\/mp[a-z0-9]{14}$/);
+      await stage(page, "Develop").getByText("No version yet").waitFor();
+      await snap(page, "04-new-program");
+    });
+
+    it("adds a host application on the platforms page", async () => {
+      await page.getByRole("link", { name: "Platforms", exact: true }).click();
+      const form = page.getByRole("form", { name: "New host application" });
+      await form.waitFor();
+      await hasValue(form.getByLabel("Team ID"), mnpd.teamId());
+      await form.getByLabel("Name").fill("superapp");
+      await form.getByLabel("Logo URL").fill("https://example.com/superapp.png");
+      await form.getByLabel("Introduction").fill("Our super app");
+      await form.getByRole("button", { name: "Add host application" }).click();
+      await page.getByRole("cell", { name: /superapp/ }).waitFor();
+      await page.getByText("Current", { exact: true }).waitFor();
+      await snap(page, "05-platforms");
+    });
+
+    it("creates a version from a package URL and follows its task to success", async () => {
+      await openProgram(page, "shop");
+      const form = page.getByRole("form", { name: "New version" });
+      await hasValue(form.getByLabel("Version"), "1.0.0");
+      await form.getByLabel("Package URL").fill(files.url("/shop-1.0.0.zip"));
+      await form.getByLabel("What's new").fill("First version");
+      await form.getByRole("button", { name: "Create version" }).click();
+      await waitTask(page, "1.0.0", "Succeeded");
+      await stage(page, "Develop").getByText("1.0.0", { exact: true }).waitFor();
+      await stage(page, "Develop").getByText("Not submitted").waitFor();
+      assert.equal(files.hits["/shop-1.0.0.zip"], 1);
+    });
+
+    it("shows a failed task with its message", async () => {
+      const form = page.getByRole("form", { name: "New version" });
+      await form.getByLabel("Version").fill("1.0.1");
+      await form.getByLabel("Package URL").fill(files.url("/shop-1.0.1.zip"));
+      await form.getByLabel("What's new").fill("Broken package");
+      await form.getByRole("button", { name: "Create version" }).click();
+      const row = await waitTask(page, "1.0.1", "Failed");
+      const message = await row.locator("td.wrap").innerText();
+      assert.match(message, /pages\/missing\/missing/);
+      await snap(page, "06-versions-and-tasks");
+
+      await page.getByRole("link", { name: "Tasks", exact: true }).click();
+      await page.locator("tr[data-task]").nth(1).waitFor();
+      await page.getByText("Succeeded", { exact: true }).waitFor();
+      await page.getByText("Failed", { exact: true }).waitFor();
+      await snap(page, "07-tasks");
+    });
+
+    it("submits the version for approval", async () => {
+      await openProgram(page, "shop");
+      await stage(page, "Develop").getByRole("button", { name: "Submit for approval" }).click();
+      await stage(page, "Platform").getByText("In review").waitFor();
+      await stage(page, "Platform").getByRole("button", { name: "Withdraw" }).waitFor();
+      await snap(page, "08-in-review");
+    });
+
+    it("approves it on the approvals page", async () => {
+      await page.getByRole("link", { name: "Approvals", exact: true }).click();
+      const card = page.getByRole("article", { name: "Approval of shop 1.0.0" });
+      await card.getByText("superapp").waitFor();
+      await snap(page, "09-approvals");
+      await card.getByRole("button", { name: "Approve", exact: true }).click();
+      await page.getByText("Nothing waits for a decision", { exact: false }).waitFor();
+      await page.getByRole("link", { name: "Approved", exact: true }).click();
+      await page.getByRole("article", { name: "Approval of shop 1.0.0" }).getByText("Approved").waitFor();
+      await snap(page, "10-approved");
+    });
+
+    it("releases the approved version", async () => {
+      await openProgram(page, "shop");
+      const platform = stage(page, "Platform");
+      await platform.getByText("Approved").waitFor();
+      await platform.getByRole("button", { name: "Release", exact: true }).click();
+      await platform.getByText("Release 1.0.0 to every user?").waitFor();
+      await platform.getByRole("button", { name: "Release now" }).click();
+      await stage(page, "Online").getByText("1.0.0", { exact: true }).waitFor();
+      await stage(page, "Online").getByText("Serving").waitFor();
+      await page.locator("h1 .badge").getByText("Released", { exact: true }).waitFor();
+      await snap(page, "11-released");
+    });
+
+    it("shows a version uploaded from a project folder by `mnpd upload` and carries it through approval", async () => {
+      // The everyday path: a project folder on disk, no file server.
+      const project = join(work, "shop-project");
+      const put = (name, body) => {
+        mkdirSync(dirname(join(project, name)), { recursive: true });
+        writeFileSync(join(project, name), body);
+      };
+      put("app.json", JSON.stringify({ pages: ["pages/index/index"] }));
+      put("app.js", "App({})\n");
+      put("pages/index/index.js", "Page({ data: { title: 'Shop 1.1.0' } })\n");
+      put("pages/index/index.wxml", "<view>{{title}}</view>\n");
+      put(".mnpdignore", "*.log\n");
+      put("debug.log", "left out of the package\n");
+      const upload = spawnSync(
+        mnpdBin(),
+        [
+          "upload", "--endpoint", mnpd.url, "--platform-id", platformId,
+          "--mnp-id", page.url().split("/programs/")[1], "--version", "1.1.0",
+          "--intro", "Uploaded from a folder", "--json", project,
+        ],
+        {
+          env: { ...process.env, TENCENTCLOUD_SECRET_ID: secretId, TENCENTCLOUD_SECRET_KEY: secretKey },
+          encoding: "utf8",
+          timeout: 60000,
+        },
+      );
+      assert.equal(upload.status, 0, `mnpd upload failed: ${upload.stdout}${upload.stderr}`);
+      const summary = JSON.parse(upload.stdout.trim().split("\n").pop());
+      assert.equal(summary.TaskStatus, 60, upload.stdout);
+      assert.ok(!upload.stdout.includes(secretKey) && !upload.stderr.includes(secretKey));
+      await page.getByRole("button", { name: "Refresh" }).click();
+      const develop = stage(page, "Develop");
+      await develop.getByText("1.1.0", { exact: true }).waitFor();
+      await develop.getByText("Uploaded from a folder").waitFor();
+      await develop.getByRole("button", { name: "Submit for approval" }).click();
+      await stage(page, "Platform").getByText("1.1.0", { exact: true }).waitFor();
+      await approveIn(page, "shop", "1.1.0");
+
+      // A follow-up version, so that each stage shows another one.
+      await openProgram(page, "shop");
+      const form = page.getByRole("form", { name: "New version" });
+      await hasValue(form.getByLabel("Version"), "1.1.1");
+      await form.getByLabel("Version").fill("1.2.0");
+      await form.getByLabel("Package URL").fill(files.url("/shop-1.2.0.zip"));
+      await form.getByLabel("What's new").fill("Faster checkout");
+      await form.getByRole("button", { name: "Create version" }).click();
+      await waitTask(page, "1.2.0", "Succeeded");
+      await stage(page, "Develop").getByText("1.2.0", { exact: true }).waitFor();
+      await stage(page, "Platform").getByText("Approved").waitFor();
+      await stage(page, "Online").getByText("1.0.0", { exact: true }).waitFor();
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await snap(page, "12-three-stages", { docs: true });
+      await page.setViewportSize(PHONE);
+      await page.waitForTimeout(150);
+      await page.screenshot({ path: join(RESULTS, "console-phone.png"), fullPage: false });
+      if (UPDATE_DOCS) {
+        for (const f of DOCS_PICTURES) copyFileSync(join(RESULTS, f), join(DOCS_IMG, f));
+      }
+      await page.setViewportSize(DESKTOP);
+
+      const platform = stage(page, "Platform");
+      await platform.getByRole("button", { name: "Release", exact: true }).click();
+      await platform.getByRole("button", { name: "Release now" }).click();
+      await stage(page, "Online").getByText("1.1.0", { exact: true }).waitFor();
+    });
+
+    it("lists the releases and rolls back", async () => {
+      await page.getByRole("link", { name: "Releases", exact: true }).click();
+      await page.locator("tr[data-version='1.1.0']").getByText("Online", { exact: true }).waitFor();
+      const older = page.locator("tr[data-version='1.0.0']");
+      await snap(page, "13-releases");
+      await older.getByRole("button", { name: "Roll back to this" }).click();
+      await older.getByText("Put 1.0.0 back online instead of 1.1.0?").waitFor();
+      await older.getByRole("button", { name: "Roll back", exact: true }).click();
+      const online = page.getByRole("region", { name: "Online now" });
+      await online.getByText("1.0.0", { exact: true }).waitFor();
+      await online.getByText("Rolled back").waitFor();
+      const current = await api("DescribeOnlineVersion", {
+        PlatformId: platformId,
+        MNPId: page.url().split("/programs/")[1].split("/")[0],
+      });
+      assert.equal(current.Data.DataList[0].MNPVersion, "1.0.0");
+      await snap(page, "14-rolled-back");
+    });
+
+    it("shows the preview QR code", async () => {
+      await page.getByRole("link", { name: "Preview", exact: true }).click();
+      const form = page.getByRole("form", { name: "Preview a version" });
+      await form.getByLabel("Version").selectOption({ label: "1.2.0 (Develop)" });
+      await form.getByLabel("Entrance path (optional)").fill("pages/about/about");
+      await form.getByRole("button", { name: "Show QR code" }).click();
+      const img = page.getByRole("img", { name: /QR code opening shop 1\.2\.0/ });
+      await img.waitFor();
+      await page.waitForFunction(() => {
+        const i = document.querySelector(".qr img");
+        return i && i.complete && i.naturalWidth > 0;
+      });
+      const src = await img.getAttribute("src");
+      assert.match(src, /^\/qrcode\/preview\/mp[a-z0-9]{14}\/\d+\.png$/);
+      const png = await fetch(`${mnpd.url}${src}`);
+      assert.equal(png.headers.get("content-type"), "image/png");
+      await page.getByText("pages/about/about", { exact: true }).waitFor();
+      await snap(page, "15-preview");
+    });
+
+    it("signs out and forgets the key", async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+      const left = await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage));
+      assert.ok(!left.includes(secretKey));
+      assert.ok(!left.includes(secretId), "no session left");
+    });
+  });
+
+  describe("on a phone (390 px, touch) whose clock is two hours fast", () => {
+    let context;
+    let page;
+
+    before(async () => {
+      context = await browser.newContext({
+        viewport: PHONE,
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
+      watch(context);
+      // The console learns the server's time from its Date header when a
+      // signature is refused as expired, and signs with that.
+      await context.clock.install({ time: Date.now() + 2 * 3600 * 1000 });
+      page = await context.newPage();
+      page.setDefaultTimeout(STEP_TIMEOUT);
+    });
+
+    after(async () => {
+      if (context) await context.close();
+    });
+
+    const shot = async (name) => {
+      await page.evaluate(() => document.querySelectorAll(".toast").forEach((t) => t.remove()));
+      await noSideways(page, name);
+      await page.screenshot({ path: join(RESULTS, `mobile-${name}.png`), fullPage: true });
+    };
+
+    it("signs in and lists the mini programs as cards", async () => {
+      await page.goto(`${mnpd.url}/console/`);
+      const skew = await page.evaluate(() => Date.now()) - Date.now();
+      assert.ok(skew > 3600 * 1000, "the page's clock is fast");
+      await signIn(page);
+      const card = page.locator("table.data tr", { hasText: "shop" });
+      await card.waitFor();
+      const display = await card.evaluate((el) => getComputedStyle(el).display);
+      assert.equal(display, "block", "table rows are cards");
+      await shot("01-programs");
+    });
+
+    it("creates a mini program and a version", async () => {
+      await page.getByRole("button", { name: "New mini program" }).tap();
+      const form = page.getByRole("form", { name: "New mini program" });
+      await form.getByLabel("Name").fill("news");
+      await form.getByLabel("Category").selectOption({ index: 3 });
+      await form.getByLabel("Icon URL").fill("https://example.com/news.png");
+      await form.getByLabel("Short introduction").fill("Local news");
+      await shot("02-new-program");
+      await form.getByRole("button", { name: "Create mini program" }).tap();
+      await page.getByRole("heading", { level: 1, name: /^news/ }).waitFor();
+
+      const v = page.getByRole("form", { name: "New version" });
+      await v.getByLabel("Package URL").fill(files.url("/news-1.0.0.zip"));
+      await v.getByLabel("What's new").fill("Launch");
+      await v.getByRole("button", { name: "Create version" }).tap();
+      await waitTask(page, "1.0.0", "Succeeded");
+      await stage(page, "Develop").getByText("1.0.0", { exact: true }).waitFor();
+      await shot("03-versions");
+    });
+
+    it("rejects with a note, then approves and releases", async () => {
+      await stage(page, "Develop").getByRole("button", { name: "Submit for approval" }).tap();
+      await stage(page, "Platform").getByText("In review").waitFor();
+      await page.getByRole("link", { name: "Approvals", exact: true }).tap();
+      const card = page.getByRole("article", { name: "Approval of news 1.0.0" });
+      await card.getByRole("button", { name: "Reject" }).tap();
+      await card.getByRole("textbox").fill("The icon is blurry");
+      await shot("04-reject");
+      await card.getByRole("button", { name: "Reject" }).tap();
+      await page.getByText("Nothing waits for a decision", { exact: false }).waitFor();
+      await page.getByRole("link", { name: "Rejected", exact: true }).tap();
+      const rejected = page.getByRole("article", { name: "Approval of news 1.0.0" });
+      await rejected.getByText("The icon is blurry").waitFor();
+      await rejected.getByText("Rejected", { exact: true }).waitFor();
+      await shot("05-rejected");
+
+      await openProgram(page, "news");
+      await stage(page, "Platform").getByRole("button", { name: "Resubmit for approval" }).tap();
+      await stage(page, "Platform").getByText("In review").waitFor();
+      await approveIn(page, "news", "1.0.0");
+      await openProgram(page, "news");
+      await stage(page, "Platform").getByRole("button", { name: "Release", exact: true }).tap();
+      await stage(page, "Platform").getByRole("button", { name: "Release now" }).tap();
+      await stage(page, "Online").getByText("1.0.0", { exact: true }).waitFor();
+      await shot("06-released");
+    });
+
+    it("shows the preview QR code", async () => {
+      await page.getByRole("link", { name: "Preview", exact: true }).tap();
+      await page.getByRole("button", { name: "Show QR code" }).tap();
+      await page.waitForFunction(() => {
+        const i = document.querySelector(".qr img");
+        return i && i.complete && i.naturalWidth > 0;
+      });
+      await shot("07-preview");
+    });
+  });
+
+  it("never sent the SecretKey, and mnpd never logged it", async () => {
+    const api_calls = requests.filter((r) => r.method === "POST" && r.headers["x-tc-action"]);
+    assert.ok(api_calls.length > 40, `only ${api_calls.length} API calls seen`);
+    for (const r of requests) {
+      const all = [r.url, decodeURIComponent(r.url), JSON.stringify(r.headers), r.body].join("\n");
+      for (const key of [secretKey, wrongKey]) {
+        assert.ok(!all.includes(key), `the SecretKey appears in ${r.method} ${r.url}`);
+      }
+    }
+    for (const r of api_calls) {
+      assert.equal(new URL(r.url).pathname, "/", "API calls go to the root, like the SDKs'");
+      assert.equal(new URL(r.url).search, "");
+      assert.equal(r.headers["content-type"], "application/json");
+      assert.equal(r.headers["x-tc-version"], "2024-08-01");
+      assert.match(r.headers["x-tc-timestamp"], /^\d{10}$/);
+      assert.match(
+        r.headers.authorization,
+        new RegExp(`^TC3-HMAC-SHA256 Credential=${secretId}/\\d{4}-\\d{2}-\\d{2}/tcmpp/tc3_request, SignedHeaders=content-type;host, Signature=[0-9a-f]{64}$`),
+      );
+    }
+    // The fast phone's first call was refused as expired; the console then
+    // signed with the server's time.
+    const now = Date.now() / 1000;
+    const ahead = api_calls.filter((r) => Number(r.headers["x-tc-timestamp"]) - now > 3600);
+    assert.ok(ahead.length >= 1 && ahead.length <= 2, `${ahead.length} calls signed with the fast clock`);
+
+    await mnpd.stop();
+    const log = readFileSync(join(RESULTS, "mnpd.log"), "utf8") + mnpd.stdout();
+    assert.ok(log.length > 0);
+    assert.ok(!log.includes(secretKey), "the SecretKey is in mnpd's log");
+    assert.ok(!log.includes(wrongKey), "the wrong SecretKey is in mnpd's log");
+    assert.deepEqual(browserProblems, [], "no script error or CSP violation in the browser");
+  });
+});
+
