@@ -163,10 +163,17 @@ def gateway(ctx: Context, backend: Backend):
             ours = wrk_parallel(targets, ctx.seconds, threads, conns)
             ref = wrk_parallel([(ctx.nginx.url(name), nginx_lua)] * len(targets), ctx.seconds,
                                threads, conns)
+            # The floor of the HTTP stack: mnpd's unsigned /healthz on the
+            # same server, same client. What the API request costs beyond it
+            # is the API's own work (signature, parameters, answer).
+            floor = wrk_parallel([(f"http://{node.host}/healthz", nginx_lua)
+                                  for node in procs[:len(targets)]], ctx.seconds, threads, conns)
             ratio_figure(ctx, backend, "API gateway", case, "req/s", ours.rps, ref.rps, "nginx",
                          "≥ 0.5", lambda r: r >= 0.5,
                          mnpd_p99_ms=round(ours.p99_ms, 2), nginx_p99_ms=round(ref.p99_ms, 2),
                          mnpd_p50_ms=round(ours.p50_ms, 2), nginx_p50_ms=round(ref.p50_ms, 2),
+                         healthz_rps=round(floor.rps), healthz_vs_nginx=round(floor.rps / ref.rps, 2),
+                         api_vs_healthz=round(ours.rps / floor.rps, 2),
                          wrk=f"{len(targets)}× wrk -t{threads} -c{conns} -d{ctx.seconds}s")
     finally:
         stop_all(procs)
