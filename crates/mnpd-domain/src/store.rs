@@ -191,6 +191,8 @@ pub trait VersionStore: Send + Sync {
     /// node (the queue depth operators watch).
     async fn task_backlog(&self) -> StoreResult<TaskBacklog>;
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>>;
+    /// The latest recorded version of the mini program (development stage).
+    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
     /// Content hashes still needed by a version, a task that has not failed,
     /// or an upload not swept yet.
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
@@ -215,14 +217,14 @@ pub struct ApprovalQuery {
     pub limit: i64,
 }
 
-/// Approval, release, rollback and preview records. Methods taking a
-/// `decide` closure read the current state and apply the change in one
-/// transaction, so that concurrent requests for one mini program see each
-/// other's effect: the closure's refusal is returned as `Ok(Err(..))`.
+// Approval, release, rollback and preview records. Methods taking a
+// `decide` closure read the current state and apply the change in one
+// transaction, so that concurrent requests for one mini program see each
+// other's effect: the closure's refusal is returned as `Ok(Err(..))`.
+
+/// Approvals of versions by the platform's host applications.
 #[async_trait]
-pub trait LifecycleStore: Send + Sync {
-    /// The latest recorded version of the mini program (development stage).
-    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
+pub trait ApprovalStore: Send + Sync {
     /// Conflict("open") when the mini program already has an open approval.
     async fn insert_approval(&self, approval: &Approval) -> StoreResult<()>;
     async fn get_approval(&self, approval_no: &str) -> StoreResult<Option<Approval>>;
@@ -243,6 +245,11 @@ pub trait LifecycleStore: Send + Sync {
         &self,
         query: &ApprovalQuery,
     ) -> StoreResult<(i64, Vec<ApprovalListing>)>;
+}
+
+/// The online version of each mini program and every change of it.
+#[async_trait]
+pub trait ReleaseStore: Send + Sync {
     /// Makes `version` the online version (a release or a rollback) if
     /// `decide` agrees with the current state; returns the new record.
     async fn change_online_version(
@@ -258,6 +265,11 @@ pub trait LifecycleStore: Send + Sync {
     async fn release_history(&self, mnp_id: &str) -> StoreResult<Vec<ReleaseRecord>>;
     /// Takes the mini program out of service: nothing is online afterwards.
     async fn clear_online_version(&self, mnp_id: &str) -> StoreResult<bool>;
+}
+
+/// The preview and trial version of each mini program.
+#[async_trait]
+pub trait PreviewStore: Send + Sync {
     /// Sets the preview or trial version if `decide` agrees with the
     /// current one of that kind.
     async fn set_preview(
@@ -273,6 +285,11 @@ pub trait LifecycleStore: Send + Sync {
         mnp_version_id: i64,
     ) -> StoreResult<bool>;
     async fn previews(&self, mnp_id: &str) -> StoreResult<Vec<Preview>>;
+}
+
+/// Server-wide settings shared by every node.
+#[async_trait]
+pub trait SettingStore: Send + Sync {
     /// A server-wide setting, created with `initial` when missing; every
     /// node gets the same value.
     async fn setting_or_init(&self, name: &str, initial: &str) -> StoreResult<String>;
@@ -300,7 +317,10 @@ pub trait MetaStore:
     AccountStore
     + MiniProgramStore
     + VersionStore
-    + LifecycleStore
+    + ApprovalStore
+    + ReleaseStore
+    + PreviewStore
+    + SettingStore
     + ApplicationStore
     + MiniProgramManagementStore
     + UploadStore
@@ -310,7 +330,10 @@ impl<
         T: AccountStore
             + MiniProgramStore
             + VersionStore
-            + LifecycleStore
+            + ApprovalStore
+    + ReleaseStore
+    + PreviewStore
+    + SettingStore
             + ApplicationStore
             + MiniProgramManagementStore
             + UploadStore,

@@ -106,18 +106,7 @@ fn preview_row(r: &PgRow) -> StoreResult<Preview> {
 }
 
 #[async_trait]
-impl LifecycleStore for PgStore {
-    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>> {
-        let row = sqlx::query(
-            "SELECT * FROM versions WHERE mnp_id = $1 ORDER BY mnp_version_id DESC LIMIT 1",
-        )
-        .bind(mnp_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(version_row).transpose()
-    }
-
+impl ApprovalStore for PgStore {
     async fn insert_approval(&self, a: &Approval) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // Share-lock the applications it names, so that a concurrent
@@ -359,6 +348,10 @@ impl LifecycleStore for PgStore {
         Ok((total, page))
     }
 
+}
+
+#[async_trait]
+impl ReleaseStore for PgStore {
     async fn change_online_version(
         &self,
         version: &Version,
@@ -464,6 +457,10 @@ impl LifecycleStore for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+}
+
+#[async_trait]
+impl PreviewStore for PgStore {
     async fn set_preview(
         &self,
         p: &Preview,
@@ -527,6 +524,10 @@ impl LifecycleStore for PgStore {
         rows.iter().map(preview_row).collect()
     }
 
+}
+
+#[async_trait]
+impl SettingStore for PgStore {
     async fn setting_or_init(&self, name: &str, initial: &str) -> StoreResult<String> {
         // A concurrent insert of the same name makes this one wait for it
         // and then do nothing; the select sees the value that won.

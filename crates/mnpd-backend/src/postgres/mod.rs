@@ -788,6 +788,17 @@ impl VersionStore for PgStore {
         row.as_ref().map(version_row).transpose()
     }
 
+    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>> {
+        let row = sqlx::query(
+            "SELECT * FROM versions WHERE mnp_id = $1 ORDER BY mnp_version_id DESC LIMIT 1",
+        )
+        .bind(mnp_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(version_row).transpose()
+    }
+
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
             "SELECT sha256 FROM versions UNION SELECT sha256 FROM tasks WHERE status <> 30

@@ -94,18 +94,7 @@ fn preview_row(r: &SqliteRow) -> StoreResult<Preview> {
 }
 
 #[async_trait]
-impl LifecycleStore for SqliteStore {
-    async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>> {
-        let row = sqlx::query(
-            "SELECT * FROM versions WHERE mnp_id = ? ORDER BY mnp_version_id DESC LIMIT 1",
-        )
-        .bind(mnp_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(version_row).transpose()
-    }
-
+impl ApprovalStore for SqliteStore {
     async fn insert_approval(&self, a: &Approval) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let inserted = sqlx::query(
@@ -330,6 +319,10 @@ impl LifecycleStore for SqliteStore {
         Ok((total, page))
     }
 
+}
+
+#[async_trait]
+impl ReleaseStore for SqliteStore {
     async fn change_online_version(
         &self,
         version: &Version,
@@ -440,6 +433,10 @@ impl LifecycleStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+}
+
+#[async_trait]
+impl PreviewStore for SqliteStore {
     async fn set_preview(
         &self,
         p: &Preview,
@@ -502,6 +499,10 @@ impl LifecycleStore for SqliteStore {
         rows.iter().map(preview_row).collect()
     }
 
+}
+
+#[async_trait]
+impl SettingStore for SqliteStore {
     async fn setting_or_init(&self, name: &str, initial: &str) -> StoreResult<String> {
         sqlx::query(
             "INSERT INTO server_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
