@@ -8,10 +8,12 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::secret::SecretCipher;
-use crate::store::{MetaStore, StoreError};
+use crate::store::{AccountStore, Has, SettingStore, StoreError};
 
 pub struct Admin {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    /// Where the bootstrap claim is kept.
+    server_settings: Arc<dyn SettingStore>,
     clock: Arc<dyn Clock>,
     /// Seals secret keys before they are stored, when configured.
     cipher: Option<SecretCipher>,
@@ -72,9 +74,13 @@ fn check_platform_id(id: &str) -> Result<(), DomainError> {
 }
 
 impl Admin {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Has<dyn AccountStore> + Has<dyn SettingStore> + ?Sized,
+    {
         Admin {
-            store,
+            accounts: Has::share(&store),
+            server_settings: Has::share(&store),
             clock,
             cipher: None,
         }
@@ -99,7 +105,7 @@ impl Admin {
     ) -> Result<(Account, CreatedKey), DomainError> {
         if let Some(id) = secret_id {
             check_secret_id(id)?;
-            if self.store.find_api_key(id).await?.is_some() {
+            if self.accounts.find_api_key(id).await?.is_some() {
                 return Err(DomainError::InvalidValue(format!(
                     "SecretId `{id}` already exists; choose another or leave it out"
                 )));
@@ -108,7 +114,7 @@ impl Admin {
         if let Some(k) = secret_key {
             check_secret_key(k)?;
         }
-        let account = self.store.create_account(name, self.now()).await?;
+        let account = self.accounts.create_account(name, self.now()).await?;
         let key = self.insert_key(account.id, secret_id, secret_key).await?;
         Ok((account, key))
     }
@@ -136,7 +142,7 @@ impl Admin {
             },
             ..key.clone()
         };
-        match self.store.insert_api_key(&stored).await {
+        match self.accounts.insert_api_key(&stored).await {
             Ok(()) => Ok(CreatedKey { key, generated }),
             Err(StoreError::Conflict(_)) => Err(DomainError::InvalidValue(format!(
                 "SecretId `{}` already exists; choose another",
@@ -164,7 +170,7 @@ impl Admin {
     }
 
     async fn key_owner(&self, secret_id: &str) -> Result<i64, DomainError> {
-        self.store
+        self.accounts
             .find_api_key(secret_id)
             .await?
             .map(|k| k.account_id)
@@ -176,11 +182,15 @@ impl Admin {
     }
 
     pub async fn list_keys(&self) -> Result<Vec<ApiKey>, DomainError> {
-        Ok(self.store.list_api_keys(None).await?)
+        Ok(self.accounts.list_api_keys(None).await?)
     }
 
     pub async fn set_key_enabled(&self, secret_id: &str, enabled: bool) -> Result<(), DomainError> {
-        if self.store.set_api_key_enabled(secret_id, enabled).await? {
+        if self
+            .accounts
+            .set_api_key_enabled(secret_id, enabled)
+            .await?
+        {
             Ok(())
         } else {
             Err(DomainError::InvalidValue(format!(
@@ -210,7 +220,7 @@ impl Admin {
             expires_at,
             created_at: self.now(),
         };
-        match self.store.insert_platform(&platform).await {
+        match self.accounts.insert_platform(&platform).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(DomainError::InvalidValue(format!(
@@ -231,7 +241,7 @@ impl Admin {
         platform_id: &str,
         name: Option<&str>,
     ) -> Result<Team, DomainError> {
-        if self.store.get_platform(platform_id).await?.is_none() {
+        if self.accounts.get_platform(platform_id).await?.is_none() {
             return Err(DomainError::InvalidPlatformId(platform_id.to_string()));
         }
         for _ in 0..5 {
@@ -241,7 +251,7 @@ impl Admin {
                 name: name.unwrap_or("team").to_string(),
                 created_at: self.now(),
             };
-            match self.store.insert_team(&team).await {
+            match self.accounts.insert_team(&team).await {
                 Ok(()) => return Ok(team),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -253,7 +263,7 @@ impl Admin {
     }
 
     pub async fn list_platforms(&self) -> Result<Vec<Platform>, DomainError> {
-        Ok(self.store.list_platforms(None).await?)
+        Ok(self.accounts.list_platforms(None).await?)
     }
 
     /// On a store with no API key at all: an account, its key (given or
@@ -264,7 +274,7 @@ impl Admin {
         secret_key: Option<&str>,
         platform_id: Option<&str>,
     ) -> Result<Option<Bootstrap>, DomainError> {
-        if !self.store.list_api_keys(None).await?.is_empty() {
+        if !self.accounts.list_api_keys(None).await?.is_empty() {
             return Ok(None);
         }
         if secret_id.is_some() != secret_key.is_some() {
@@ -287,7 +297,7 @@ impl Admin {
         // claim is stored bootstraps, the others start without.
         let claim = hex::encode(rand::random::<[u8; 16]>());
         if self
-            .store
+            .server_settings
             .setting_or_init("bootstrap_claim", &claim)
             .await?
             != claim

@@ -9,7 +9,7 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::{check_page, owned_platform};
-use crate::store::{ApplicationQuery, MetaStore, StoreError};
+use crate::store::{AccountStore, ApplicationQuery, ApplicationStore, Has, StoreError};
 
 pub const MAX_NAME_CHARS: usize = 30;
 pub const MAX_INTRO_CHARS: usize = 200;
@@ -49,13 +49,21 @@ pub struct ApplicationChanges {
 }
 
 pub struct Applications {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    applications: Arc<dyn ApplicationStore>,
     clock: Arc<dyn Clock>,
 }
 
 impl Applications {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
-        Applications { store, clock }
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Has<dyn AccountStore> + Has<dyn ApplicationStore> + ?Sized,
+    {
+        Applications {
+            accounts: Has::share(&store),
+            applications: Has::share(&store),
+            clock,
+        }
     }
 
     /// CreateApplication; returns the ApplicationId.
@@ -64,7 +72,7 @@ impl Applications {
         caller: &Caller,
         new: NewApplication,
     ) -> Result<String, DomainError> {
-        let platform = owned_platform(self.store.as_ref(), caller, &new.platform_id).await?;
+        let platform = owned_platform(self.accounts.as_ref(), caller, &new.platform_id).await?;
         let name = name(&new.name)?;
         let intro = intro(&new.intro)?;
         let remark = remark(new.remark.as_deref().unwrap_or(""))?;
@@ -86,7 +94,7 @@ impl Applications {
                 "TeamId is empty; send the TeamId of one of the platform's teams (the one printed at first start, or one made with `mnpd admin team create`)".into(),
             ));
         }
-        match self.store.get_team(team_id).await? {
+        match self.accounts.get_team(team_id).await? {
             Some(t) if t.platform_id == platform.platform_id => {}
             _ => {
                 return Err(DomainError::InvalidApplicationTeamId(format!(
@@ -114,7 +122,7 @@ impl Applications {
                 update_user: caller.user.clone(),
                 updated_at: now,
             };
-            match self.store.insert_application(&app).await {
+            match self.applications.insert_application(&app).await {
                 Ok(_) => return Ok(app.application_id),
                 Err(StoreError::Conflict(what)) if what == "name" => {
                     return Err(DomainError::ApplicationNameTaken(name))
@@ -134,13 +142,27 @@ impl Applications {
         caller: &Caller,
         query: ApplicationQuery,
     ) -> Result<(i64, Vec<ApplicationListing>), DomainError> {
-        owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, &query.platform_id).await?;
         check_page(query.offset, query.limit)?;
         crate::mini_program::check_keyword(query.keyword.as_deref())?;
         if crate::mini_program::matches_nothing(query.keyword.as_deref()) {
             return Ok((0, Vec::new()));
         }
-        Ok(self.store.list_applications(&query).await?)
+        Ok(self.applications.list_applications(&query).await?)
+    }
+
+    /// Every application of the platform, oldest first: the host apps a
+    /// trial version opens in (DescribeMNPVersionPreview).
+    pub async fn of_platform(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+    ) -> Result<Vec<Application>, DomainError> {
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        Ok(self
+            .applications
+            .list_platform_applications(platform_id)
+            .await?)
     }
 
     /// DescribeApplication.
@@ -152,7 +174,7 @@ impl Applications {
     ) -> Result<ApplicationListing, DomainError> {
         let application = self.owned(caller, platform_id, application_id).await?;
         let team_name = self
-            .store
+            .accounts
             .get_team(&application.team_id)
             .await?
             .map(|t| t.name)
@@ -186,7 +208,7 @@ impl Applications {
         }
         app.update_user = caller.user.clone();
         app.updated_at = self.clock.now().unix_timestamp();
-        match self.store.update_application(&app).await {
+        match self.applications.update_application(&app).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(DomainError::InvalidApplicationId(app.application_id)),
             Err(StoreError::Conflict(what)) if what == "name" => {
@@ -204,11 +226,15 @@ impl Applications {
         application_id: &str,
     ) -> Result<(), DomainError> {
         let app = self.owned(caller, platform_id, application_id).await?;
-        if self.store.application_in_use(&app.application_id).await? {
+        if self
+            .applications
+            .application_in_use(&app.application_id)
+            .await?
+        {
             return Err(DomainError::ApplicationInUse(app.application_id));
         }
         match self
-            .store
+            .applications
             .delete_application(&app.platform_id, &app.application_id)
             .await
         {
@@ -226,8 +252,8 @@ impl Applications {
         platform_id: &str,
         application_id: &str,
     ) -> Result<Application, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        self.store
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        self.applications
             .get_application(platform_id, application_id)
             .await?
             .ok_or_else(|| DomainError::InvalidApplicationId(application_id.to_string()))

@@ -11,7 +11,10 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::owned_platform;
-use crate::store::{ApprovalQuery, MetaStore, StoreError};
+use crate::store::{
+    AccountStore, ApplicationStore, ApprovalQuery, ApprovalStore, Has, ReleaseStore, StoreError,
+    VersionStore,
+};
 
 pub const MAX_NOTE_CHARS: usize = 500;
 
@@ -25,13 +28,18 @@ pub struct ItemDecision {
 }
 
 pub struct Approvals {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    versions: Arc<dyn VersionStore>,
+    approvals: Arc<dyn ApprovalStore>,
+    releases: Arc<dyn ReleaseStore>,
+    /// The host applications a new approval asks.
+    applications: Arc<dyn ApplicationStore>,
     clock: Arc<dyn Clock>,
 }
 
 /// The version `mnp_version_id` of a mini program of this platform.
 pub async fn platform_version(
-    store: &dyn MetaStore,
+    store: &dyn VersionStore,
     platform_id: &str,
     mnp_version_id: i64,
 ) -> Result<Version, DomainError> {
@@ -42,8 +50,23 @@ pub async fn platform_version(
 }
 
 impl Approvals {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
-        Approvals { store, clock }
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn VersionStore>
+            + Has<dyn ApprovalStore>
+            + Has<dyn ReleaseStore>
+            + Has<dyn ApplicationStore>
+            + ?Sized,
+    {
+        Approvals {
+            accounts: Has::share(&store),
+            versions: Has::share(&store),
+            approvals: Has::share(&store),
+            releases: Has::share(&store),
+            applications: Has::share(&store),
+            clock,
+        }
     }
 
     /// `submit` opens an approval of the version for every host application
@@ -55,8 +78,8 @@ impl Approvals {
         mnp_version_id: i64,
         action: &str,
     ) -> Result<(), DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        let version = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        let version = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         match action.trim() {
             "submit" => self.submit(caller, &version).await,
             "cancel" => self.cancel(caller, &version).await,
@@ -66,7 +89,7 @@ impl Approvals {
 
     async fn submit(&self, caller: &Caller, version: &Version) -> Result<(), DomainError> {
         let released = self
-            .store
+            .releases
             .release_history(&version.new.mnp_id)
             .await?
             .iter()
@@ -80,7 +103,7 @@ impl Approvals {
             )));
         }
         if let Some(open) = self
-            .store
+            .approvals
             .latest_approval_of_mini_program(&version.new.mnp_id)
             .await?
             .filter(|a| a.status == PROCESSING)
@@ -88,7 +111,7 @@ impl Approvals {
             return Err(open_exists(&open));
         }
         let applications = self
-            .store
+            .applications
             .list_platform_applications(&version.new.platform_id)
             .await?;
         if applications.is_empty() {
@@ -116,12 +139,12 @@ impl Approvals {
                     })
                     .collect(),
             };
-            match self.store.insert_approval(&approval).await {
+            match self.approvals.insert_approval(&approval).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict(what)) if what == "open" => {
                     // Another submit won the race.
                     let open = self
-                        .store
+                        .approvals
                         .latest_approval_of_mini_program(&version.new.mnp_id)
                         .await?;
                     return Err(match open {
@@ -143,7 +166,7 @@ impl Approvals {
 
     async fn cancel(&self, caller: &Caller, version: &Version) -> Result<(), DomainError> {
         let open = self
-            .store
+            .approvals
             .latest_approval_of_version(version.mnp_version_id)
             .await?
             .filter(|a| a.status == PROCESSING)
@@ -174,7 +197,7 @@ impl Approvals {
             }
             Ok(next)
         };
-        self.store
+        self.approvals
             .update_approval(&open.approval_no, &decide)
             .await??;
         Ok(())
@@ -189,11 +212,53 @@ impl Approvals {
         approval_no: &str,
         decisions: Vec<ItemDecision>,
     ) -> Result<Approval, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        match self.store.get_approval(approval_no).await? {
-            Some(a) if a.platform_id == platform_id => {}
-            _ => return Err(DomainError::InvalidApprovalNo(approval_no.to_string())),
+        self.owned(caller, platform_id, approval_no).await?;
+        self.decide(caller, approval_no, decisions).await
+    }
+
+    /// The same result and note for every application of the approval
+    /// (ModifyPlatformAuditStatus without items).
+    pub async fn process_all(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        approval_no: &str,
+        result: i64,
+        note: &str,
+    ) -> Result<Approval, DomainError> {
+        let approval = self.owned(caller, platform_id, approval_no).await?;
+        let decisions = approval
+            .items
+            .into_iter()
+            .map(|i| ItemDecision {
+                application_id: i.application_id,
+                result,
+                note: note.to_string(),
+            })
+            .collect();
+        self.decide(caller, approval_no, decisions).await
+    }
+
+    /// An approval of a platform the caller may act on.
+    async fn owned(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        approval_no: &str,
+    ) -> Result<Approval, DomainError> {
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        match self.approvals.get_approval(approval_no).await? {
+            Some(a) if a.platform_id == platform_id => Ok(a),
+            _ => Err(DomainError::InvalidApprovalNo(approval_no.to_string())),
         }
+    }
+
+    async fn decide(
+        &self,
+        caller: &Caller,
+        approval_no: &str,
+        decisions: Vec<ItemDecision>,
+    ) -> Result<Approval, DomainError> {
         if decisions.is_empty() {
             return Err(DomainError::ApprovalItemsEmpty);
         }
@@ -267,7 +332,7 @@ impl Approvals {
             next.updated_at = now;
             Ok(next)
         };
-        self.store.update_approval(approval_no, &decide).await?
+        self.approvals.update_approval(approval_no, &decide).await?
     }
 
     pub async fn list(
@@ -275,7 +340,7 @@ impl Approvals {
         caller: &Caller,
         query: ApprovalQuery,
     ) -> Result<(i64, Vec<ApprovalListing>), DomainError> {
-        owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, &query.platform_id).await?;
         crate::mini_program::check_page(query.offset, query.limit)?;
         crate::mini_program::check_keyword(query.keyword.as_deref())?;
         if crate::mini_program::matches_nothing(query.keyword.as_deref()) {
@@ -288,7 +353,7 @@ impl Approvals {
                 )));
             }
         }
-        Ok(self.store.list_approvals(&query).await?)
+        Ok(self.approvals.list_approvals(&query).await?)
     }
 }
 

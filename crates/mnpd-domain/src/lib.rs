@@ -2,6 +2,7 @@
 //! services that carry out a use case. Storage is reached through the traits
 //! in [`store`]; nothing here knows HTTP or SQL.
 
+pub mod account;
 pub mod admin;
 pub mod application;
 pub mod approval;

@@ -6,7 +6,9 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
-use crate::store::{MetaStore, MiniProgramQuery, StoreError};
+use crate::store::{
+    AccountStore, Has, MiniProgramManagementStore, MiniProgramQuery, MiniProgramStore, StoreError,
+};
 
 pub const MAX_NAME_CHARS: usize = 30;
 pub const MAX_INTRO_CHARS: usize = 200;
@@ -27,7 +29,9 @@ pub struct NewMiniProgram {
 }
 
 pub struct MiniPrograms {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    management: Arc<dyn MiniProgramManagementStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -37,7 +41,7 @@ pub use manage::{MiniProgramChanges, STATUS_REMOVED};
 
 /// Looks up a platform the caller may act on.
 pub async fn owned_platform(
-    store: &dyn MetaStore,
+    store: &dyn AccountStore,
     caller: &Caller,
     platform_id: &str,
 ) -> Result<Platform, DomainError> {
@@ -72,8 +76,19 @@ fn char_count_between(
 }
 
 impl MiniPrograms {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
-        MiniPrograms { store, clock }
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn MiniProgramManagementStore>
+            + ?Sized,
+    {
+        MiniPrograms {
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            management: Has::share(&store),
+            clock,
+        }
     }
 
     pub async fn create(
@@ -81,7 +96,7 @@ impl MiniPrograms {
         caller: &Caller,
         new: NewMiniProgram,
     ) -> Result<String, DomainError> {
-        let platform = owned_platform(self.store.as_ref(), caller, &new.platform_id).await?;
+        let platform = owned_platform(self.accounts.as_ref(), caller, &new.platform_id).await?;
         let name = char_count_between(
             "MNPName",
             &new.name,
@@ -104,12 +119,12 @@ impl MiniPrograms {
             )));
         }
         let team = match new.team_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(team_id) => match self.store.get_team(team_id).await? {
+            Some(team_id) => match self.accounts.get_team(team_id).await? {
                 Some(t) if t.platform_id == platform.platform_id => t,
                 _ => return Err(DomainError::InvalidTeamId(team_id.to_string())),
             },
             None => self
-                .store
+                .accounts
                 .default_team(&platform.platform_id)
                 .await?
                 .ok_or_else(|| {
@@ -136,7 +151,7 @@ impl MiniPrograms {
                 update_user: caller.user.clone(),
                 updated_at: now,
             };
-            match self.store.insert_mini_program(&mp).await {
+            match self.mini_programs.insert_mini_program(&mp).await {
                 Ok(()) => return Ok(mp.mnp_id),
                 Err(StoreError::Conflict(what)) if what == "name" => {
                     return Err(DomainError::MnpNameTaken(name))
@@ -156,8 +171,8 @@ impl MiniPrograms {
         platform_id: &str,
         mnp_id: &str,
     ) -> Result<MiniProgramListing, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        self.store
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        self.mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))
@@ -168,13 +183,13 @@ impl MiniPrograms {
         caller: &Caller,
         query: MiniProgramQuery,
     ) -> Result<(i64, Vec<MiniProgramListing>), DomainError> {
-        owned_platform(self.store.as_ref(), caller, &query.platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, &query.platform_id).await?;
         check_page(query.offset, query.limit)?;
         check_keyword(query.keyword.as_deref())?;
         if matches_nothing(query.keyword.as_deref()) {
             return Ok((0, Vec::new()));
         }
-        Ok(self.store.list_mini_programs(&query).await?)
+        Ok(self.mini_programs.list_mini_programs(&query).await?)
     }
 }
 

@@ -13,14 +13,19 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
 use crate::shared_key::SharedKey;
-use crate::store::MetaStore;
+use crate::store::{AccountStore, Has, MiniProgramStore, ReleaseStore, SettingStore, VersionStore};
 
 const KEY_SETTING: &str = "package_url_key";
 /// A removed mini program.
 pub const STATUS_REMOVED: i64 = 2;
 
 pub struct Packages {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    versions: Arc<dyn VersionStore>,
+    releases: Arc<dyn ReleaseStore>,
+    /// Where the URL signing key is kept.
+    server_settings: Arc<dyn SettingStore>,
     clock: Arc<dyn Clock>,
     public_url: String,
     ttl_secs: i64,
@@ -38,14 +43,21 @@ pub enum DownloadRefusal {
 }
 
 impl Packages {
-    pub fn new(
-        store: Arc<dyn MetaStore>,
-        clock: Arc<dyn Clock>,
-        public_url: &str,
-        ttl_secs: i64,
-    ) -> Self {
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>, public_url: &str, ttl_secs: i64) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn VersionStore>
+            + Has<dyn ReleaseStore>
+            + Has<dyn SettingStore>
+            + ?Sized,
+    {
         Packages {
-            store,
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            versions: Has::share(&store),
+            releases: Has::share(&store),
+            server_settings: Has::share(&store),
             clock,
             public_url: public_url.trim_end_matches('/').to_string(),
             ttl_secs,
@@ -76,9 +88,9 @@ impl Packages {
         platform_id: &str,
         mnp_id: &str,
     ) -> Result<String, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         let listing = self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
@@ -87,7 +99,7 @@ impl Packages {
                 "mini program {mnp_id} is removed or offline (Status 2), so nothing of it is served to users; it still accepts versions and approvals"
             )));
         }
-        let online = self.store.online_version(mnp_id).await?.ok_or_else(|| {
+        let online = self.releases.online_version(mnp_id).await?.ok_or_else(|| {
             DomainError::NothingOnline(format!(
                 "mini program {mnp_id} has no online version; release one with ReleaseMNPVersion"
             ))
@@ -95,9 +107,13 @@ impl Packages {
         let path = Self::path_of(&online.version);
         let expires = self.clock.now().unix_timestamp() + self.ttl_secs;
         let signature = hex::encode(
-            Self::mac(self.key.get(self.store.as_ref()).await?, &path, expires)
-                .finalize()
-                .into_bytes(),
+            Self::mac(
+                self.key.get(self.server_settings.as_ref()).await?,
+                &path,
+                expires,
+            )
+            .finalize()
+            .into_bytes(),
         );
         Ok(format!(
             "{}{path}?expires={expires}&signature={signature}",
@@ -116,7 +132,7 @@ impl Packages {
     ) -> Result<Version, DownloadRefusal> {
         let unavailable = |e: DomainError| DownloadRefusal::Unavailable(e.to_string());
         let version = self
-            .store
+            .versions
             .get_version(mnp_version_id)
             .await
             .map_err(|e| unavailable(e.into()))?
@@ -129,7 +145,7 @@ impl Packages {
         let given = hex::decode(signature).map_err(|_| DownloadRefusal::BadSignature)?;
         Self::mac(
             self.key
-                .get(self.store.as_ref())
+                .get(self.server_settings.as_ref())
                 .await
                 .map_err(unavailable)?,
             &path,
@@ -141,7 +157,7 @@ impl Packages {
             return Err(DownloadRefusal::Expired);
         }
         let listing = self
-            .store
+            .mini_programs
             .get_mini_program(&version.new.platform_id, mnp_id)
             .await
             .map_err(|e| unavailable(e.into()))?
@@ -150,7 +166,7 @@ impl Packages {
             return Err(DownloadRefusal::NotServed);
         }
         match self
-            .store
+            .releases
             .online_version(mnp_id)
             .await
             .map_err(|e| unavailable(e.into()))?

@@ -9,13 +9,16 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
-use crate::store::MetaStore;
+use crate::store::{AccountStore, Has, MiniProgramStore, PreviewStore, VersionStore};
 
 pub const SET: i64 = 1;
 pub const CANCEL: i64 = 2;
 
 pub struct Previews {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    versions: Arc<dyn VersionStore>,
+    previews: Arc<dyn PreviewStore>,
     clock: Arc<dyn Clock>,
     public_url: String,
 }
@@ -50,9 +53,19 @@ pub fn pages_of(version: &Version) -> Vec<String> {
 }
 
 impl Previews {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>, public_url: &str) -> Self {
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>, public_url: &str) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn VersionStore>
+            + Has<dyn PreviewStore>
+            + ?Sized,
+    {
         Previews {
-            store,
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            versions: Has::share(&store),
+            previews: Has::share(&store),
             clock,
             public_url: public_url.trim_end_matches('/').to_string(),
         }
@@ -90,16 +103,16 @@ impl Previews {
         mnp_version_id: i64,
         entrance_path: Option<&str>,
     ) -> Result<(), DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         if self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .is_none()
         {
             return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
         }
-        let version = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        let version = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         if version.new.mnp_id != mnp_id {
             return Err(DomainError::InvalidMnpVersionId(mnp_version_id));
         }
@@ -126,12 +139,12 @@ impl Previews {
                     _ => Ok(()),
                 }
                 };
-                self.store.set_preview(&preview, &decide).await??;
+                self.previews.set_preview(&preview, &decide).await??;
                 Ok(())
             }
             CANCEL => {
                 if self
-                    .store
+                    .previews
                     .clear_preview(mnp_id, kind, mnp_version_id)
                     .await?
                 {
@@ -157,18 +170,18 @@ impl Previews {
         kind: PreviewKind,
         mnp_version_id: i64,
     ) -> Result<PreviewView, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         let listing = self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
-        let version = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        let version = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         if version.new.mnp_id != mnp_id {
             return Err(DomainError::InvalidMnpVersionId(mnp_version_id));
         }
         let preview = self
-            .store
+            .previews
             .previews(mnp_id)
             .await?
             .into_iter()
@@ -196,7 +209,7 @@ impl Previews {
         mnp_version_id: i64,
     ) -> Result<Option<Preview>, DomainError> {
         Ok(self
-            .store
+            .previews
             .previews(mnp_id)
             .await?
             .into_iter()

@@ -12,11 +12,14 @@ use crate::entity::approval_status::APPROVED;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
-use crate::store::MetaStore;
+use crate::store::{AccountStore, Has, MiniProgramStore, ReleaseStore, VersionStore};
 use crate::version_number::VersionNumber;
 
 pub struct Releases {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    versions: Arc<dyn VersionStore>,
+    releases: Arc<dyn ReleaseStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -91,8 +94,21 @@ pub fn may_roll_back(
 }
 
 impl Releases {
-    pub fn new(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Self {
-        Releases { store, clock }
+    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn VersionStore>
+            + Has<dyn ReleaseStore>
+            + ?Sized,
+    {
+        Releases {
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            versions: Has::share(&store),
+            releases: Has::share(&store),
+            clock,
+        }
     }
 
     pub async fn release(
@@ -101,11 +117,11 @@ impl Releases {
         platform_id: &str,
         mnp_version_id: i64,
     ) -> Result<ReleaseRecord, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        let target = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        let target = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         let now = self.clock.now().unix_timestamp();
         let decide = |state: &ReleaseState| may_release(&target, state);
-        self.store
+        self.releases
             .change_online_version(&target, ReleaseKind::Release, &caller.user, now, &decide)
             .await?
     }
@@ -118,16 +134,16 @@ impl Releases {
         mnp_version_id: i64,
         mnp_version: Option<&str>,
     ) -> Result<ReleaseRecord, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         if self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .is_none()
         {
             return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
         }
-        let target = platform_version(self.store.as_ref(), platform_id, mnp_version_id).await?;
+        let target = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         if target.new.mnp_id != mnp_id {
             return Err(DomainError::InvalidMnpVersionId(mnp_version_id));
         }
@@ -139,10 +155,10 @@ impl Releases {
                 )));
             }
         }
-        let history = self.store.release_history(mnp_id).await?;
+        let history = self.releases.release_history(mnp_id).await?;
         let now = self.clock.now().unix_timestamp();
         let decide = |state: &ReleaseState| may_roll_back(&target, &history, state);
-        self.store
+        self.releases
             .change_online_version(&target, ReleaseKind::Rollback, &caller.user, now, &decide)
             .await?
     }
@@ -154,9 +170,9 @@ impl Releases {
         platform_id: &str,
         mnp_id: &str,
     ) -> Result<Vec<ReleaseRecord>, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         if self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .is_none()
@@ -164,7 +180,7 @@ impl Releases {
             return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
         }
         Ok(self
-            .store
+            .releases
             .release_history(mnp_id)
             .await?
             .into_iter()
@@ -178,16 +194,16 @@ impl Releases {
         platform_id: &str,
         mnp_id: &str,
     ) -> Result<Option<ReleaseRecord>, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         if self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .is_none()
         {
             return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
         }
-        Ok(self.store.online_version(mnp_id).await?)
+        Ok(self.releases.online_version(mnp_id).await?)
     }
 }
 

@@ -5,7 +5,7 @@
 use tokio::sync::OnceCell;
 
 use crate::error::DomainError;
-use crate::store::MetaStore;
+use crate::store::SettingStore;
 
 pub struct SharedKey {
     /// The server setting that holds the key, hex-encoded.
@@ -21,7 +21,7 @@ impl SharedKey {
         }
     }
 
-    pub async fn get(&self, store: &dyn MetaStore) -> Result<&[u8], DomainError> {
+    pub async fn get(&self, store: &dyn SettingStore) -> Result<&[u8], DomainError> {
         let key = self
             .cell
             .get_or_try_init(|| async {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
-use crate::store::MetaStore;
+use crate::store::{
+    AccountStore, ApprovalStore, Has, MiniProgramStore, PreviewStore, ReleaseStore, VersionStore,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -39,12 +41,33 @@ pub struct StageView {
 }
 
 pub struct Stages {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    versions: Arc<dyn VersionStore>,
+    approvals: Arc<dyn ApprovalStore>,
+    releases: Arc<dyn ReleaseStore>,
+    previews: Arc<dyn PreviewStore>,
 }
 
 impl Stages {
-    pub fn new(store: Arc<dyn MetaStore>) -> Self {
-        Stages { store }
+    pub fn new<S>(store: Arc<S>) -> Self
+    where
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn VersionStore>
+            + Has<dyn ApprovalStore>
+            + Has<dyn ReleaseStore>
+            + Has<dyn PreviewStore>
+            + ?Sized,
+    {
+        Stages {
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            versions: Has::share(&store),
+            approvals: Has::share(&store),
+            releases: Has::share(&store),
+            previews: Has::share(&store),
+        }
     }
 
     pub async fn of(
@@ -53,28 +76,28 @@ impl Stages {
         platform_id: &str,
         mnp_id: &str,
     ) -> Result<(MiniProgramListing, Vec<StageView>), DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         let listing = self
-            .store
+            .mini_programs
             .get_mini_program(platform_id, mnp_id)
             .await?
             .ok_or_else(|| DomainError::InvalidMnpId(mnp_id.to_string()))?;
-        let previews = self.store.previews(mnp_id).await?;
+        let previews = self.previews.previews(mnp_id).await?;
         let mut found: Vec<(Phase, Version, bool)> = Vec::new();
-        if let Some(v) = self.store.latest_version(mnp_id).await? {
+        if let Some(v) = self.versions.latest_version(mnp_id).await? {
             found.push((Phase::Develop, v, false));
         }
         if let Some(a) = self
-            .store
+            .approvals
             .latest_approval_of_mini_program(mnp_id)
             .await?
             .filter(|a| a.status != approval_status::CANCELLED)
         {
-            if let Some(v) = self.store.get_version(a.mnp_version_id).await? {
+            if let Some(v) = self.versions.get_version(a.mnp_version_id).await? {
                 found.push((Phase::Platform, v, false));
             }
         }
-        if let Some(online) = self.store.online_version(mnp_id).await? {
+        if let Some(online) = self.releases.online_version(mnp_id).await? {
             found.push((
                 Phase::Online,
                 online.version,
@@ -84,7 +107,7 @@ impl Stages {
         let mut views = Vec::with_capacity(found.len());
         for (phase, version, rolled_back) in found {
             let approval = self
-                .store
+                .approvals
                 .latest_approval_of_version(version.mnp_version_id)
                 .await?;
             let show_case = previews

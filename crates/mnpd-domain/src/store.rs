@@ -2,6 +2,7 @@
 //! folder, S3) implement these; the domain never sees which.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -331,15 +332,51 @@ impl<
             + MiniProgramStore
             + VersionStore
             + ApprovalStore
-    + ReleaseStore
-    + PreviewStore
-    + SettingStore
+            + ReleaseStore
+            + PreviewStore
+            + SettingStore
             + ApplicationStore
             + MiniProgramManagementStore
             + UploadStore,
     > MetaStore for T
 {
 }
+
+/// A store that hands one of its capabilities, `C` (`dyn VersionStore`,
+/// ...), to a service on its own. Every concrete store does, and so does
+/// `dyn MetaStore`: a service can be built from either, and keeps only what
+/// it uses, so its constructor's bound says what it may touch.
+pub trait Has<C: ?Sized> {
+    fn share(store: &Arc<Self>) -> Arc<C>;
+}
+
+macro_rules! capabilities {
+    ($($capability:ident),* $(,)?) => {$(
+        impl<S: $capability + 'static> Has<dyn $capability> for S {
+            fn share(store: &Arc<S>) -> Arc<dyn $capability> {
+                store.clone()
+            }
+        }
+        impl Has<dyn $capability> for dyn MetaStore {
+            fn share(store: &Arc<Self>) -> Arc<dyn $capability> {
+                store.clone()
+            }
+        }
+    )*};
+}
+
+capabilities!(
+    AccountStore,
+    MiniProgramStore,
+    MiniProgramManagementStore,
+    ApplicationStore,
+    VersionStore,
+    ApprovalStore,
+    ReleaseStore,
+    PreviewStore,
+    SettingStore,
+    UploadStore,
+);
 
 /// A package as a local file, for validation; the guard removes a temporary
 /// copy when dropped.

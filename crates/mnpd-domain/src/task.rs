@@ -11,7 +11,7 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, Has, VersionStore};
 use crate::telemetry::{NoTelemetry, TaskOutcome, Telemetry};
 
 pub const SUCCESS_MSG: &str = "Success";
@@ -31,7 +31,7 @@ pub struct RunnerSettings {
 }
 
 pub struct TaskRunner {
-    store: Arc<dyn MetaStore>,
+    versions: Arc<dyn VersionStore>,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     settings: RunnerSettings,
@@ -39,14 +39,17 @@ pub struct TaskRunner {
 }
 
 impl TaskRunner {
-    pub fn new(
-        store: Arc<dyn MetaStore>,
+    pub fn new<S>(
+        store: Arc<S>,
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         settings: RunnerSettings,
-    ) -> Self {
+    ) -> Self
+    where
+        S: Has<dyn VersionStore> + ?Sized,
+    {
         TaskRunner {
-            store,
+            versions: Has::share(&store),
             blobs,
             clock,
             settings,
@@ -64,7 +67,7 @@ impl TaskRunner {
     pub async fn run_once(&self) -> Result<bool, DomainError> {
         let now = self.clock.now().unix_timestamp();
         let Some(task) = self
-            .store
+            .versions
             .claim_task(&self.settings.owner, now, self.settings.lease_secs)
             .await?
         else {
@@ -84,7 +87,7 @@ impl TaskRunner {
                 "processing stopped {} times before it could finish (the server was interrupted); create the version again",
                 task.attempts - 1
             );
-            self.store
+            self.versions
                 .fail_task(&task.task_id, owner, &msg, self.now())
                 .await?;
             report(TaskOutcome::Failed);
@@ -106,7 +109,7 @@ impl TaskRunner {
                 };
                 let id = self
                     .finish_patiently(&task.task_id, || {
-                        self.store
+                        self.versions
                             .complete_task(&task.task_id, owner, &version, self.now())
                     })
                     .await?;
@@ -119,7 +122,8 @@ impl TaskRunner {
             }
             Err(msg) => {
                 self.finish_patiently(&task.task_id, || {
-                    self.store.fail_task(&task.task_id, owner, &msg, self.now())
+                    self.versions
+                        .fail_task(&task.task_id, owner, &msg, self.now())
                 })
                 .await?;
                 report(TaskOutcome::Failed);

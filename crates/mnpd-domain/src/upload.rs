@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::shared_key::SharedKey;
-use crate::store::{BlobStore, MetaStore, StoreError};
+use crate::store::{BlobStore, Has, SettingStore, StoreError, UploadStore};
 
 pub use token::{Claims, TokenError};
 
@@ -107,7 +107,9 @@ pub struct StoredPackage {
 }
 
 pub struct Uploads {
-    store: Arc<dyn MetaStore>,
+    uploads: Arc<dyn UploadStore>,
+    /// Where the token key is kept.
+    server_settings: Arc<dyn SettingStore>,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     settings: UploadSettings,
@@ -115,15 +117,19 @@ pub struct Uploads {
 }
 
 impl Uploads {
-    pub fn new(
-        store: Arc<dyn MetaStore>,
+    pub fn new<S>(
+        store: Arc<S>,
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         mut settings: UploadSettings,
-    ) -> Self {
+    ) -> Self
+    where
+        S: Has<dyn UploadStore> + Has<dyn SettingStore> + ?Sized,
+    {
         settings.public_url = settings.public_url.trim_end_matches('/').to_string();
         Uploads {
-            store,
+            uploads: Has::share(&store),
+            server_settings: Has::share(&store),
             blobs,
             clock,
             settings,
@@ -178,7 +184,7 @@ impl Uploads {
         );
         let expires = self.now() + self.settings.ttl_secs;
         let issued = token::issue(
-            self.key.get(self.store.as_ref()).await?,
+            self.key.get(self.server_settings.as_ref()).await?,
             &Claims {
                 account_id: caller.account_id,
                 expires,
@@ -202,7 +208,7 @@ impl Uploads {
             .filter(|t| !t.is_empty())
             .ok_or(UploadRefusal::MissingToken)?;
         token::check(
-            self.key.get(self.store.as_ref()).await?,
+            self.key.get(self.server_settings.as_ref()).await?,
             token,
             key,
             self.now(),
@@ -253,7 +259,7 @@ impl Uploads {
 
         // One set of credentials, one package: a retry of the same bytes
         // is fine, other bytes are refused so no stored package is orphaned.
-        if let Some(existing) = self.store.get_upload(&claims.key).await? {
+        if let Some(existing) = self.uploads.get_upload(&claims.key).await? {
             if existing.sha256 != sha256 {
                 return Err(UploadRefusal::AlreadyUploaded);
             }
@@ -271,7 +277,7 @@ impl Uploads {
             created_at: now,
             expires_at: now + self.settings.ttl_secs,
         };
-        match self.store.insert_upload(&upload).await {
+        match self.uploads.insert_upload(&upload).await {
             Ok(()) => Ok(upload),
             // A concurrent upload with the same token won; the package
             // stored here is collected with the unreferenced ones.
@@ -313,7 +319,7 @@ impl Uploads {
         // A URL of another host with the same shape is an upload only when
         // one exists; otherwise it is some file server's file.
         let upload = self
-            .store
+            .uploads
             .get_upload(&key)
             .await?
             .filter(|u| u.account_id == caller.account_id);
@@ -360,12 +366,12 @@ impl Uploads {
         // A short TTL (tests) shortens the grace with it.
         let before = self.now() - self.settings.ttl_secs.clamp(1, SWEEP_GRACE_SECS);
         let mut deleted = 0;
-        for upload in self.store.expired_uploads(before, SWEEP_BATCH).await? {
-            if !self.store.blob_needed(&upload.sha256, before).await? {
+        for upload in self.uploads.expired_uploads(before, SWEEP_BATCH).await? {
+            if !self.uploads.blob_needed(&upload.sha256, before).await? {
                 self.blobs.delete(&upload.sha256).await?;
                 deleted += 1;
             }
-            self.store.delete_upload(&upload.key).await?;
+            self.uploads.delete_upload(&upload.key).await?;
         }
         Ok(deleted)
     }

@@ -12,7 +12,10 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::owned_platform;
-use crate::store::{BlobStore, MetaStore, StoreError};
+use crate::store::{
+    AccountStore, BlobStore, Has, MiniProgramStore, StoreError, StoreResult, TaskBacklog,
+    VersionStore,
+};
 use crate::upload::Uploads;
 use crate::version_number::VersionNumber;
 
@@ -29,7 +32,9 @@ pub struct NewVersionRequest {
 }
 
 pub struct Versions {
-    store: Arc<dyn MetaStore>,
+    accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    versions: Arc<dyn VersionStore>,
     blobs: Arc<dyn BlobStore>,
     fetcher: Fetcher,
     clock: Arc<dyn Clock>,
@@ -40,15 +45,20 @@ pub struct Versions {
 }
 
 impl Versions {
-    pub fn new(
-        store: Arc<dyn MetaStore>,
+    pub fn new<S>(
+        store: Arc<S>,
         blobs: Arc<dyn BlobStore>,
         fetcher: Fetcher,
         clock: Arc<dyn Clock>,
         work: Arc<Notify>,
-    ) -> Self {
+    ) -> Self
+    where
+        S: Has<dyn AccountStore> + Has<dyn MiniProgramStore> + Has<dyn VersionStore> + ?Sized,
+    {
         Versions {
-            store,
+            accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            versions: Has::share(&store),
             blobs,
             fetcher,
             clock,
@@ -72,7 +82,7 @@ impl Versions {
         req: NewVersionRequest,
     ) -> Result<String, DomainError> {
         let now = self.clock.now().unix_timestamp();
-        let platform = owned_platform(self.store.as_ref(), caller, &req.platform_id).await?;
+        let platform = owned_platform(self.accounts.as_ref(), caller, &req.platform_id).await?;
         if let Some(expires_at) = platform.expires_at {
             if expires_at <= now {
                 return Err(DomainError::PlanExpired {
@@ -82,7 +92,7 @@ impl Versions {
             }
         }
         if self
-            .store
+            .mini_programs
             .get_mini_program(&req.platform_id, &req.mnp_id)
             .await?
             .is_none()
@@ -97,18 +107,18 @@ impl Versions {
         // The same request again while its task lives answers the same task,
         // so a client retrying after a timeout does not download twice.
         if let Some(task) = self
-            .store
+            .versions
             .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
             .await?
         {
             return Ok(task.task_id);
         }
-        let live = self.store.live_version_numbers(&req.mnp_id).await?;
+        let live = self.versions.live_version_numbers(&req.mnp_id).await?;
         if let Err(why) = must_exceed(&number, &live) {
             // An identical request may have recorded its task since the
             // lookup above: it is the same request, so the same task.
             if let Some(task) = self
-                .store
+                .versions
                 .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
                 .await?
             {
@@ -155,7 +165,7 @@ impl Versions {
                 updated_at: now,
             };
             let check = |live: &[String]| must_exceed(&number, live);
-            match self.store.insert_task_checked(&task, &check).await {
+            match self.versions.insert_task_checked(&task, &check).await {
                 Ok(()) => {
                     self.work.notify_waiters();
                     self.work.notify_one();
@@ -165,7 +175,7 @@ impl Versions {
                 Err(StoreError::Conflict(why)) => {
                     // A concurrent identical request won the race: answer its task.
                     if let Some(task) = self
-                        .store
+                        .versions
                         .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
                         .await?
                     {
@@ -212,11 +222,18 @@ impl Versions {
         platform_id: &str,
         task_id: &str,
     ) -> Result<Task, DomainError> {
-        owned_platform(self.store.as_ref(), caller, platform_id).await?;
-        match self.store.get_task(task_id).await? {
+        owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        match self.versions.get_task(task_id).await? {
             Some(t) if t.platform_id == platform_id => Ok(t),
             _ => Err(DomainError::InvalidTaskId(task_id.to_string())),
         }
+    }
+
+    /// Tasks pending and running on every node, for `/metrics` and
+    /// `/readyz`. The store's own error, which the probe reports as is:
+    /// operators read it, not API callers.
+    pub async fn backlog(&self) -> StoreResult<TaskBacklog> {
+        self.versions.task_backlog().await
     }
 }
 

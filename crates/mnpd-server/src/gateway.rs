@@ -181,11 +181,9 @@ async fn process(
         }
     }
     let key = state
-        .store
-        .find_api_key(&wire.secret_id)
-        .await
-        .map_err(|e| ApiError::Domain(e.into()))?
-        .filter(|k| k.enabled)
+        .accounts
+        .enabled_key(&wire.secret_id)
+        .await?
         .ok_or_else(|| ApiError::SecretIdNotFound(wire.secret_id.clone()))?;
     let secret_key = mnpd_domain::secret::open(state.secrets.as_ref(), &key.secret_key)
         .map_err(ApiError::Internal)?;
@@ -222,19 +220,9 @@ async fn process(
     if let Some(field) = nul_field(&params) {
         return Err(ApiError::NulCharacter(field));
     }
-    let user = state
-        .store
-        .get_account(key.account_id)
-        .await
-        .map_err(|e| ApiError::Domain(e.into()))?
-        .map(|a| a.name)
-        .unwrap_or_else(|| key.secret_id.clone());
     let call = Call {
         action,
-        caller: Caller {
-            account_id: key.account_id,
-            user,
-        },
+        caller: state.accounts.caller(&key).await?,
         params,
     };
     handler(state, call).await

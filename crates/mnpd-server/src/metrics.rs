@@ -206,7 +206,7 @@ impl Telemetry for Metrics {
 /// GET /metrics.
 pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
     let metrics = &state.metrics;
-    match state.store.task_backlog().await {
+    match state.versions.backlog().await {
         Ok(backlog) => {
             for (name, value) in [("pending", backlog.pending), ("running", backlog.running)] {
                 metrics
@@ -237,7 +237,7 @@ pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
 pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     // A store that hangs must not hang the probe.
     const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-    let metadata = tokio::time::timeout(PROBE_TIMEOUT, state.store.task_backlog()).await;
+    let metadata = tokio::time::timeout(PROBE_TIMEOUT, state.versions.backlog()).await;
     let blobs = tokio::time::timeout(PROBE_TIMEOUT, state.blobs.ping()).await;
     let mut failures = Vec::new();
     match metadata {

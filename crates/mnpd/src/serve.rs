@@ -6,19 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use mnpd_domain::admin::{Admin, Bootstrap};
-use mnpd_domain::application::Applications;
-use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::{Clock, SystemClock};
-use mnpd_domain::mini_program::MiniPrograms;
-use mnpd_domain::package::Packages;
-use mnpd_domain::preview::Previews;
-use mnpd_domain::release::Releases;
-use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
-use mnpd_domain::upload::{UploadSettings, Uploads};
-use mnpd_domain::version::Versions;
-use mnpd_server::{AppState, GatewaySettings};
+use mnpd_domain::upload::Uploads;
+use mnpd_server::{AppState, GatewaySettings, StateParts};
 use tokio::sync::{watch, Notify};
 
 use crate::backends::{open_blobs, open_limiter, open_metadata, NamespacedLimiter};
@@ -133,51 +125,23 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{local}"));
 
     let work = Arc::new(Notify::new());
-    let uploads = Arc::new(Uploads::new(
-        meta.clone(),
-        blobs.clone(),
-        clock.clone(),
-        UploadSettings {
-            public_url: public_url.clone(),
-            ttl_secs: args.upload_ttl.max(1),
-            max_bytes: args.max_package_bytes,
-            region: args.regions.first().cloned().unwrap_or_default(),
-        },
-    ));
-    let metrics = Arc::new(mnpd_server::metrics::Metrics::new());
-    let state = Arc::new(AppState {
-        metrics: metrics.clone(),
+    let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
+        blobs: blobs.clone(),
         clock: clock.clone(),
         limiter,
-        mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
-        applications: Applications::new(meta.clone(), clock.clone()),
-        approvals: Approvals::new(meta.clone(), clock.clone()),
-        releases: Releases::new(meta.clone(), clock.clone()),
-        stages: Stages::new(meta.clone()),
-        previews: Previews::new(meta.clone(), clock.clone(), &public_url),
-        packages: Packages::new(
-            meta.clone(),
-            clock.clone(),
-            &public_url,
-            args.package_url_ttl.max(1),
-        ),
-        blobs: blobs.clone(),
-        versions: Versions::new(
-            meta.clone(),
-            blobs.clone(),
-            fetcher,
-            clock.clone(),
-            work.clone(),
-        )
-        .with_uploads(uploads.clone()),
-        uploads: uploads.clone(),
-        secrets: secrets.clone(),
-        settings: GatewaySettings {
+        fetcher,
+        work: work.clone(),
+        public_url,
+        package_url_ttl_secs: args.package_url_ttl.max(1),
+        upload_ttl_secs: args.upload_ttl.max(1),
+        max_upload_bytes: args.max_package_bytes,
+        gateway: GatewaySettings {
             regions: args.regions.clone(),
             ..GatewaySettings::default()
         },
-    });
+        secrets,
+    }));
 
     let (stop_workers, stopped) = watch::channel(false);
     let runner = Arc::new(
@@ -193,13 +157,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 poll: Duration::from_secs(2),
             },
         )
-        .with_telemetry(metrics),
+        .with_telemetry(state.metrics.clone()),
     );
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
         .collect();
     let sweeper = tokio::spawn(sweep_uploads(
-        uploads,
+        state.uploads.clone(),
         Duration::from_secs(args.upload_ttl.clamp(1, 60) as u64),
         stopped.clone(),
     ));

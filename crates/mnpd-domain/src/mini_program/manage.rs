@@ -59,7 +59,7 @@ impl MiniPrograms {
         }
         mp.update_user = caller.user.clone();
         mp.updated_at = self.clock.now().unix_timestamp();
-        match self.store.update_mini_program(&mp).await {
+        match self.management.update_mini_program(&mp).await {
             Ok(Some(number)) => Ok(number),
             Ok(None) => Err(DomainError::InvalidMnpId(mp.mnp_id)),
             Err(StoreError::Conflict(what)) if what == "name" => {
@@ -99,7 +99,7 @@ impl MiniPrograms {
         self.detail(caller, platform_id, mnp_id).await?;
         let now = self.clock.now().unix_timestamp();
         if self
-            .store
+            .management
             .set_mini_program_status(platform_id, mnp_id, STATUS_REMOVED, &caller.user, now)
             .await?
         {
@@ -117,7 +117,11 @@ impl MiniPrograms {
         mnp_id: &str,
     ) -> Result<(), DomainError> {
         self.detail(caller, platform_id, mnp_id).await?;
-        if self.store.delete_mini_program(platform_id, mnp_id).await? {
+        if self
+            .management
+            .delete_mini_program(platform_id, mnp_id)
+            .await?
+        {
             Ok(())
         } else {
             Err(DomainError::InvalidMnpId(mnp_id.to_string()))
@@ -130,7 +134,7 @@ impl MiniPrograms {
         caller: &Caller,
         platform_id: &str,
     ) -> Result<Vec<CategoryDefinition>, DomainError> {
-        let platform = owned_platform(self.store.as_ref(), caller, platform_id).await?;
+        let platform = owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         Ok(category::tree_of(&platform))
     }
 }

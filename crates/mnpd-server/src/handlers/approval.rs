@@ -79,24 +79,19 @@ pub fn modify_platform_audit_status(state: &AppState, call: Call) -> HandlerFutu
     Box::pin(async move {
         let req: ModifyPlatformAuditStatusRequest = decode(call.action, call.params)?;
         let items = req.audit_items.unwrap_or_default();
-        let decisions: Vec<ItemDecision> = if items.is_empty() {
-            let approval = state
-                .store
-                .get_approval(&req.audit_no)
-                .await
-                .map_err(|e| crate::errors::ApiError::Domain(e.into()))?;
-            approval
-                .map(|a| a.items)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| ItemDecision {
-                    application_id: i.application_id,
-                    result: req.audit_result,
-                    note: req.audit_note.clone().unwrap_or_default(),
-                })
-                .collect()
+        if items.is_empty() {
+            state
+                .approvals
+                .process_all(
+                    &call.caller,
+                    &req.platform_id,
+                    &req.audit_no,
+                    req.audit_result,
+                    req.audit_note.as_deref().unwrap_or_default(),
+                )
+                .await?;
         } else {
-            items
+            let decisions = items
                 .into_iter()
                 .map(|i| ItemDecision {
                     application_id: i.application_id.unwrap_or_default(),
@@ -107,12 +102,12 @@ pub fn modify_platform_audit_status(state: &AppState, call: Call) -> HandlerFutu
                         .or_else(|| req.audit_note.clone())
                         .unwrap_or_default(),
                 })
-                .collect()
-        };
-        state
-            .approvals
-            .process(&call.caller, &req.platform_id, &req.audit_no, decisions)
-            .await?;
+                .collect();
+            state
+                .approvals
+                .process(&call.caller, &req.platform_id, &req.audit_no, decisions)
+                .await?;
+        }
         encode(&ModifyPlatformAuditStatusResponse {
             data: Some(ok_result()),
             request_id: None,

@@ -6,7 +6,6 @@ use mnpd_api::params::decode;
 use mnpd_domain::entity::PreviewKind;
 
 use super::{encode, ok_result, HandlerFuture};
-use crate::errors::ApiError;
 use crate::gateway::Call;
 use crate::AppState;
 
@@ -96,10 +95,9 @@ pub fn describe_trial(state: &AppState, call: Call) -> HandlerFuture<'_> {
             )
             .await?;
         let applications = state
-            .store
-            .list_platform_applications(&req.platform_id)
-            .await
-            .map_err(|e| ApiError::Domain(e.into()))?;
+            .applications
+            .of_platform(&call.caller, &req.platform_id)
+            .await?;
         encode(&DescribeMNPVersionPreviewResponse {
             data: Some(DescribeShowCaseResp {
                 mnp_id: Some(view.mini_program.mnp_id),

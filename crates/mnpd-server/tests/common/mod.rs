@@ -9,19 +9,10 @@ use std::time::Duration;
 
 use mnpd_backend::{FsBlobStore, InProcessLimiter, SqliteStore};
 use mnpd_domain::admin::Admin;
-use mnpd_domain::application::Applications;
-use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::{Clock, SystemClock};
-use mnpd_domain::mini_program::MiniPrograms;
-use mnpd_domain::package::Packages;
-use mnpd_domain::preview::Previews;
-use mnpd_domain::release::Releases;
-use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
-use mnpd_domain::upload::{UploadSettings, Uploads};
-use mnpd_domain::version::Versions;
-use mnpd_server::{AppState, GatewaySettings};
+use mnpd_server::{AppState, GatewaySettings, StateParts};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
 
@@ -105,7 +96,7 @@ pub async fn start_with(
             .await
             .unwrap(),
     );
-    let meta: Arc<dyn MetaStore> = store;
+    let meta: Arc<dyn MetaStore> = store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(dir.path()).unwrap());
     Admin::new(meta.clone(), clock.clone())
@@ -123,51 +114,29 @@ pub async fn start_with(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let public_url = format!("http://{addr}");
-    let uploads = Arc::new(Uploads::new(
-        meta.clone(),
-        blobs.clone(),
-        clock.clone(),
-        UploadSettings {
-            public_url: public_url.clone(),
-            ttl_secs: 600,
-            max_bytes: 2048,
-            region: "ap-guangzhou".into(),
-        },
-    ));
-    let metrics = Arc::new(mnpd_server::metrics::Metrics::new());
-    let state = Arc::new(AppState {
-        metrics: metrics.clone(),
+    let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
+        blobs: blobs.clone(),
         clock: clock.clone(),
         limiter: Arc::new(InProcessLimiter::new(rate_limit)),
-        mini_programs: MiniPrograms::new(meta.clone(), clock.clone()),
-        applications: Applications::new(meta.clone(), clock.clone()),
-        versions: Versions::new(
-            meta.clone(),
-            blobs.clone(),
-            fetcher,
-            clock.clone(),
-            work.clone(),
-        )
-        .with_uploads(uploads.clone()),
-        uploads,
-        approvals: Approvals::new(meta.clone(), clock.clone()),
-        releases: Releases::new(meta.clone(), clock.clone()),
-        stages: Stages::new(meta.clone()),
-        previews: Previews::new(meta.clone(), clock.clone(), &public_url),
-        packages: Packages::new(meta.clone(), clock.clone(), &public_url, 600),
-        blobs: blobs.clone(),
-        settings: GatewaySettings {
+        fetcher,
+        work: work.clone(),
+        public_url,
+        package_url_ttl_secs: 600,
+        upload_ttl_secs: 600,
+        max_upload_bytes: 2048,
+        gateway: GatewaySettings {
             regions: vec!["ap-guangzhou".into()],
             max_body_bytes: 64 * 1024,
             max_clock_skew_secs: 300,
         },
         secrets: cipher,
-    });
+    }));
     let (stop, stopped) = watch::channel(false);
     let runner = Arc::new(
+        // A concrete store does as well as `dyn MetaStore`.
         TaskRunner::new(
-            meta.clone(),
+            store,
             blobs,
             clock,
             RunnerSettings {
@@ -178,7 +147,7 @@ pub async fn start_with(
                 poll: Duration::from_millis(100),
             },
         )
-        .with_telemetry(metrics),
+        .with_telemetry(state.metrics.clone()),
     );
     tokio::spawn(runner.run(work, stopped));
     let app = mnpd_server::router(state);

@@ -1,0 +1,144 @@
+//! What every request shares, and the one place it is assembled, so that
+//! the binary and the tests run the same wiring.
+
+use std::sync::Arc;
+
+use mnpd_domain::account::Accounts;
+use mnpd_domain::application::Applications;
+use mnpd_domain::approval::Approvals;
+use mnpd_domain::clock::Clock;
+use mnpd_domain::mini_program::MiniPrograms;
+use mnpd_domain::package::Packages;
+use mnpd_domain::preview::Previews;
+use mnpd_domain::release::Releases;
+use mnpd_domain::secret::SecretCipher;
+use mnpd_domain::stage::Stages;
+use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
+use mnpd_domain::upload::{UploadSettings, Uploads};
+use mnpd_domain::version::Versions;
+use mnpd_fetch::Fetcher;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+
+/// Gateway settings.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Accepted `X-TC-Region` values; an absent region is accepted.
+    pub regions: Vec<String>,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How far a request's timestamp may be from now, in seconds.
+    pub max_clock_skew_secs: i64,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            regions: Vec::new(),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_clock_skew_secs: 300,
+        }
+    }
+}
+
+/// Everything a request may need; shared by all requests. Storage is
+/// reached only through the services.
+pub struct AppState {
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The key and account of each request.
+    pub accounts: Accounts,
+    pub mini_programs: MiniPrograms,
+    pub applications: Applications,
+    pub versions: Versions,
+    pub approvals: Approvals,
+    pub releases: Releases,
+    pub stages: Stages,
+    pub previews: Previews,
+    pub packages: Packages,
+    /// Where offline packages are streamed from.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Credentials for, and receipt of, packages uploaded to mnpd itself.
+    pub uploads: Arc<Uploads>,
+    pub settings: GatewaySettings,
+    /// Opens sealed secret keys, when configured.
+    pub secrets: Option<SecretCipher>,
+    /// What `/metrics` reports; the task runner reports to it too.
+    pub metrics: Arc<Metrics>,
+}
+
+/// What the app is built from: the backends chosen by configuration and
+/// the settings of the services over them.
+pub struct StateParts {
+    pub store: Arc<dyn MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Downloads each `FileUrl`.
+    pub fetcher: Fetcher,
+    /// Woken when a task is recorded; the task workers wait on it.
+    pub work: Arc<Notify>,
+    /// The base URL clients reach this server at: QR codes, package and
+    /// upload URLs start with it.
+    pub public_url: String,
+    /// How long a signed offline package URL stays valid.
+    pub package_url_ttl_secs: i64,
+    /// How long upload credentials, and then the uploaded package, stay
+    /// valid.
+    pub upload_ttl_secs: i64,
+    /// Largest package accepted by the upload endpoint.
+    pub max_upload_bytes: u64,
+    pub gateway: GatewaySettings,
+    pub secrets: Option<SecretCipher>,
+}
+
+impl AppState {
+    pub fn new(parts: StateParts) -> Self {
+        let StateParts {
+            store,
+            blobs,
+            clock,
+            limiter,
+            fetcher,
+            work,
+            public_url,
+            package_url_ttl_secs,
+            upload_ttl_secs,
+            max_upload_bytes,
+            gateway,
+            secrets,
+        } = parts;
+        let uploads = Arc::new(Uploads::new(
+            store.clone(),
+            blobs.clone(),
+            clock.clone(),
+            UploadSettings {
+                public_url: public_url.clone(),
+                ttl_secs: upload_ttl_secs,
+                max_bytes: max_upload_bytes,
+                // Uploads answer as if stored in the first region served.
+                region: gateway.regions.first().cloned().unwrap_or_default(),
+            },
+        ));
+        AppState {
+            accounts: Accounts::new(store.clone()),
+            mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
+            applications: Applications::new(store.clone(), clock.clone()),
+            versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
+                .with_uploads(uploads.clone()),
+            approvals: Approvals::new(store.clone(), clock.clone()),
+            releases: Releases::new(store.clone(), clock.clone()),
+            stages: Stages::new(store.clone()),
+            previews: Previews::new(store.clone(), clock.clone(), &public_url),
+            packages: Packages::new(store, clock.clone(), &public_url, package_url_ttl_secs),
+            clock,
+            limiter,
+            blobs,
+            uploads,
+            settings: gateway,
+            secrets,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
