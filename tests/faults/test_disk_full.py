@@ -207,10 +207,6 @@ def test_full_disk_refuses_cleanly_and_recovers_without_restart(factory, file_se
     fh.record(RESULTS, "disk_full", results)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug: after SQLITE_FULL during the version commit the worker's retries stop "
-    "(the writer connection stays stuck) and the task waits for its lease; strict, so a "
-    "fix makes this test fail until the mark is removed"))
 def test_version_commit_on_full_disk_ends_soon_after_space_returns(factory, file_server, tmpfs,
                                                                    heavy_package):
     """--workers 1, a heavy package: the worker is frozen while it validates,

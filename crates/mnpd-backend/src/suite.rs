@@ -48,6 +48,7 @@ macro_rules! store_suite {
             concurrent_settings_agree,
             concurrent_completion_and_deletion_both_finish,
             uploads_are_recorded_once_found_expired_and_deleted,
+            failed_tasks_are_handed_to_collection_once,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -2235,4 +2236,67 @@ pub async fn uploads_are_recorded_once_found_expired_and_deleted(s: Store) {
     assert!(!s.delete_upload("tcmpp/aa.zip").await.unwrap());
     assert_eq!(s.get_upload("tcmpp/aa.zip").await.unwrap(), None);
     assert!(!s.referenced_blobs().await.unwrap().contains(&hash('c')));
+}
+
+/// Failed tasks wait for their package to be collected, earliest failure
+/// first, until one caller marks each; succeeded and live tasks never wait.
+pub async fn failed_tasks_are_handed_to_collection_once(s: Store) {
+    let (_a, _p, t) = seed(&s).await;
+    s.insert_mini_program(&mini("mpaaaaaaaaaaaaaa", "Shop", &t, 1))
+        .await
+        .unwrap();
+    for (id, number) in [
+        ("2024082016302500001", "1.0.0"),
+        ("2024082016302500002", "1.0.1"),
+        ("2024082016302500003", "1.0.2"),
+        ("2024082016302500004", "1.0.3"),
+    ] {
+        s.insert_task_checked(&pending(id, "mpaaaaaaaaaaaaaa", number, 1), &accept_all)
+            .await
+            .unwrap();
+    }
+    assert!(s.failed_tasks_to_collect(10).await.unwrap().is_empty());
+    // 1 and 3 fail (3 first), 2 succeeds, 4 stays pending.
+    let mut claimed = Vec::new();
+    for at in [10, 11, 12] {
+        claimed.push(s.claim_task("w1", at, 60).await.unwrap().unwrap());
+    }
+    assert!(s
+        .fail_task(&claimed[2].task_id, "w1", "bad", 20)
+        .await
+        .unwrap());
+    assert!(s
+        .fail_task(&claimed[0].task_id, "w1", "bad", 21)
+        .await
+        .unwrap());
+    s.complete_task(&claimed[1].task_id, "w1", &version_of(&claimed[1]), 22)
+        .await
+        .unwrap()
+        .unwrap();
+    let waiting: Vec<String> = s
+        .failed_tasks_to_collect(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.task_id)
+        .collect();
+    assert_eq!(waiting, ["2024082016302500003", "2024082016302500001"]);
+    assert_eq!(s.failed_tasks_to_collect(1).await.unwrap().len(), 1);
+    assert!(s
+        .mark_package_collected("2024082016302500003", 30)
+        .await
+        .unwrap());
+    assert!(!s
+        .mark_package_collected("2024082016302500003", 31)
+        .await
+        .unwrap());
+    // Only failed tasks are marked.
+    assert!(!s
+        .mark_package_collected("2024082016302500002", 31)
+        .await
+        .unwrap());
+    let waiting = s.failed_tasks_to_collect(10).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].task_id, "2024082016302500001");
+    assert_eq!(waiting[0].status, TaskStatus::Failed);
 }

@@ -144,8 +144,10 @@ pub trait ApplicationStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// CreateMNPVersion tasks: the durable queue, leases, and the completion
+/// that records the version.
 #[async_trait]
-pub trait VersionStore: Send + Sync {
+pub trait TaskStore: Send + Sync {
     /// A task for exactly this request that has not failed, if any.
     async fn find_reusable_task(
         &self,
@@ -191,6 +193,17 @@ pub trait VersionStore: Send + Sync {
     /// Tasks waiting for a worker and tasks in a worker's hands, on every
     /// node (the queue depth operators watch).
     async fn task_backlog(&self) -> StoreResult<TaskBacklog>;
+    /// Up to `limit` failed tasks whose package nobody has looked at for
+    /// collection yet, the earliest failures first.
+    async fn failed_tasks_to_collect(&self, limit: i64) -> StoreResult<Vec<Task>>;
+    /// Notes that the failed task's package was looked at (deleted, or
+    /// found still needed by something else); false when it already was.
+    async fn mark_package_collected(&self, task_id: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// Recorded versions, and the packages still needed.
+#[async_trait]
+pub trait VersionStore: Send + Sync {
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>>;
     /// The latest recorded version of the mini program (development stage).
     async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
@@ -317,6 +330,7 @@ pub trait UploadStore: Send + Sync {
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
+    + TaskStore
     + VersionStore
     + ApprovalStore
     + ReleaseStore
@@ -330,6 +344,7 @@ pub trait MetaStore:
 impl<
         T: AccountStore
             + MiniProgramStore
+            + TaskStore
             + VersionStore
             + ApprovalStore
             + ReleaseStore
@@ -370,6 +385,7 @@ capabilities!(
     MiniProgramStore,
     MiniProgramManagementStore,
     ApplicationStore,
+    TaskStore,
     VersionStore,
     ApprovalStore,
     ReleaseStore,

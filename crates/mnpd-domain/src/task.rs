@@ -11,7 +11,7 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
-use crate::store::{BlobStore, Has, VersionStore};
+use crate::store::{BlobStore, Has, TaskStore};
 use crate::telemetry::{NoTelemetry, TaskOutcome, Telemetry};
 
 pub const SUCCESS_MSG: &str = "Success";
@@ -31,11 +31,14 @@ pub struct RunnerSettings {
 }
 
 pub struct TaskRunner {
-    versions: Arc<dyn VersionStore>,
+    tasks: Arc<dyn TaskStore>,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     settings: RunnerSettings,
     telemetry: Arc<dyn Telemetry>,
+    /// Woken when a task fails, so its package is collected soon
+    /// (`collect::FailedPackages`).
+    failures: Option<Arc<Notify>>,
 }
 
 impl TaskRunner {
@@ -46,14 +49,32 @@ impl TaskRunner {
         settings: RunnerSettings,
     ) -> Self
     where
-        S: Has<dyn VersionStore> + ?Sized,
+        S: Has<dyn TaskStore> + ?Sized,
     {
         TaskRunner {
-            versions: Has::share(&store),
+            tasks: Has::share(&store),
             blobs,
             clock,
             settings,
             telemetry: Arc::new(NoTelemetry),
+            failures: None,
+        }
+    }
+
+    /// Wakes `failures` whenever this runner fails a task.
+    pub fn with_failures(mut self, failures: Arc<Notify>) -> Self {
+        self.failures = Some(failures);
+        self
+    }
+
+    /// What follows a failure this runner recorded; nothing when the task
+    /// was no longer its own (another worker finished it).
+    fn failed(&self, recorded: bool, report: impl FnOnce(TaskOutcome)) {
+        if recorded {
+            report(TaskOutcome::Failed);
+            if let Some(failures) = &self.failures {
+                failures.notify_one();
+            }
         }
     }
 
@@ -67,7 +88,7 @@ impl TaskRunner {
     pub async fn run_once(&self) -> Result<bool, DomainError> {
         let now = self.clock.now().unix_timestamp();
         let Some(task) = self
-            .versions
+            .tasks
             .claim_task(&self.settings.owner, now, self.settings.lease_secs)
             .await?
         else {
@@ -87,10 +108,11 @@ impl TaskRunner {
                 "processing stopped {} times before it could finish (the server was interrupted); create the version again",
                 task.attempts - 1
             );
-            self.versions
+            let recorded = self
+                .tasks
                 .fail_task(&task.task_id, owner, &msg, self.now())
                 .await?;
-            report(TaskOutcome::Failed);
+            self.failed(recorded, report);
             return Ok(true);
         }
         match self.validate(&task).await {
@@ -109,7 +131,7 @@ impl TaskRunner {
                 };
                 let id = self
                     .finish_patiently(&task.task_id, || {
-                        self.versions
+                        self.tasks
                             .complete_task(&task.task_id, owner, &version, self.now())
                     })
                     .await?;
@@ -121,12 +143,12 @@ impl TaskRunner {
                 }
             }
             Err(msg) => {
-                self.finish_patiently(&task.task_id, || {
-                    self.versions
-                        .fail_task(&task.task_id, owner, &msg, self.now())
-                })
-                .await?;
-                report(TaskOutcome::Failed);
+                let recorded = self
+                    .finish_patiently(&task.task_id, || {
+                        self.tasks.fail_task(&task.task_id, owner, &msg, self.now())
+                    })
+                    .await?;
+                self.failed(recorded, report);
             }
         }
         Ok(true)

@@ -13,8 +13,7 @@ use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::owned_platform;
 use crate::store::{
-    AccountStore, BlobStore, Has, MiniProgramStore, StoreError, StoreResult, TaskBacklog,
-    VersionStore,
+    AccountStore, BlobStore, Has, MiniProgramStore, StoreError, StoreResult, TaskBacklog, TaskStore,
 };
 use crate::upload::Uploads;
 use crate::version_number::VersionNumber;
@@ -34,7 +33,7 @@ pub struct NewVersionRequest {
 pub struct Versions {
     accounts: Arc<dyn AccountStore>,
     mini_programs: Arc<dyn MiniProgramStore>,
-    versions: Arc<dyn VersionStore>,
+    tasks: Arc<dyn TaskStore>,
     blobs: Arc<dyn BlobStore>,
     fetcher: Fetcher,
     clock: Arc<dyn Clock>,
@@ -53,12 +52,12 @@ impl Versions {
         work: Arc<Notify>,
     ) -> Self
     where
-        S: Has<dyn AccountStore> + Has<dyn MiniProgramStore> + Has<dyn VersionStore> + ?Sized,
+        S: Has<dyn AccountStore> + Has<dyn MiniProgramStore> + Has<dyn TaskStore> + ?Sized,
     {
         Versions {
             accounts: Has::share(&store),
             mini_programs: Has::share(&store),
-            versions: Has::share(&store),
+            tasks: Has::share(&store),
             blobs,
             fetcher,
             clock,
@@ -107,18 +106,18 @@ impl Versions {
         // The same request again while its task lives answers the same task,
         // so a client retrying after a timeout does not download twice.
         if let Some(task) = self
-            .versions
+            .tasks
             .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
             .await?
         {
             return Ok(task.task_id);
         }
-        let live = self.versions.live_version_numbers(&req.mnp_id).await?;
+        let live = self.tasks.live_version_numbers(&req.mnp_id).await?;
         if let Err(why) = must_exceed(&number, &live) {
             // An identical request may have recorded its task since the
             // lookup above: it is the same request, so the same task.
             if let Some(task) = self
-                .versions
+                .tasks
                 .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
                 .await?
             {
@@ -165,7 +164,7 @@ impl Versions {
                 updated_at: now,
             };
             let check = |live: &[String]| must_exceed(&number, live);
-            match self.versions.insert_task_checked(&task, &check).await {
+            match self.tasks.insert_task_checked(&task, &check).await {
                 Ok(()) => {
                     self.work.notify_waiters();
                     self.work.notify_one();
@@ -175,7 +174,7 @@ impl Versions {
                 Err(StoreError::Conflict(why)) => {
                     // A concurrent identical request won the race: answer its task.
                     if let Some(task) = self
-                        .versions
+                        .tasks
                         .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
                         .await?
                     {
@@ -223,7 +222,7 @@ impl Versions {
         task_id: &str,
     ) -> Result<Task, DomainError> {
         owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
-        match self.versions.get_task(task_id).await? {
+        match self.tasks.get_task(task_id).await? {
             Some(t) if t.platform_id == platform_id => Ok(t),
             _ => Err(DomainError::InvalidTaskId(task_id.to_string())),
         }
@@ -233,7 +232,7 @@ impl Versions {
     /// `/readyz`. The store's own error, which the probe reports as is:
     /// operators read it, not API callers.
     pub async fn backlog(&self) -> StoreResult<TaskBacklog> {
-        self.versions.task_backlog().await
+        self.tasks.task_backlog().await
     }
 }
 

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use common::*;
 use mnpd_backend::FsBlobStore;
 use mnpd_domain::entity::{Task, TaskStatus};
-use mnpd_domain::store::{BlobStore, BlobStream, LocalBlob, StoreError, StoreResult, VersionStore};
+use mnpd_domain::store::{
+    BlobStore, BlobStream, LocalBlob, StoreError, StoreResult, TaskStore, VersionStore,
+};
 use mnpd_domain::task::SUCCESS_MSG;
 use tokio::sync::{watch, Semaphore};
 

@@ -19,7 +19,7 @@ use mnpd_domain::entity::approval_status::APPROVED;
 use mnpd_domain::entity::{Approval, ApprovalListing, Caller, Task, TaskStatus};
 use mnpd_domain::mini_program::{MiniPrograms, NewMiniProgram};
 use mnpd_domain::release::Releases;
-use mnpd_domain::store::{ApprovalQuery, ApprovalStore, BlobStore, VersionStore};
+use mnpd_domain::store::{ApprovalQuery, ApprovalStore, BlobStore, TaskStore, VersionStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
 use mnpd_domain::version::{NewVersionRequest, Versions};
 use mnpd_domain::DomainError;
