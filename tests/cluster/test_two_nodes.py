@@ -13,9 +13,11 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
+import requests
 
 import cluster_harness as ch
 from cluster_harness import LEASE_SECS, WORKER_POLL_SECS, harness
@@ -437,3 +439,76 @@ def test_simultaneous_start_on_empty_database(make_cluster):
             listed = n.api().call("DescribeMNPList", {"Offset": 0, "Limit": 10,
                                                       "PlatformId": c.platform_id})["Data"]
             assert [i["MNPId"] for i in listed["DataList"]] == [mnp], n.name
+
+
+# ---------------------------------------------------------------------------
+# Packages of failed tasks
+# ---------------------------------------------------------------------------
+
+
+def _blob_names(cluster) -> set[str]:
+    return {ch.BLOB_KEY_RE.match(k).group(2) for k in cluster.blob_keys()}
+
+
+def _wait_until(what: str, check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout}s"
+        time.sleep(0.1)
+
+
+def test_failed_packages_are_collected_by_any_node(cluster, file_server):
+    """A failed task's package leaves the bucket within seconds of the
+    failure; one a node left behind (it died between failing the task and
+    collecting) is collected by the other node's periodic sweep; and a
+    package a version still uses is kept, whatever failed with it."""
+    a, b = cluster.nodes
+    api = a.api()
+    mnp = api.create_mnp()
+    broken = ch.serve(file_server, ch.broken_package())
+    good = ch.serve(file_server, harness.mini_program_zip())
+
+    # 1. Failed on a node: collected soon after, by that node's sweep.
+    task = api.create_version(mnp, "1.0.0", broken.url)
+    _wait_until("the broken package's task fails",
+                lambda: api.describe_task(task)["TaskStatus"] == 30, 30)
+    _wait_until("the failed task's package leaves the bucket",
+                lambda: broken.sha256 not in _blob_names(cluster), 5)
+    collected = cluster.sql("SELECT coalesce(package_collected_at, 0) FROM tasks "
+                            f"WHERE task_id = '{task}'")
+    assert collected[0][0] != "0", collected
+
+    # 2. Left behind by a node that died: a failed task whose package was
+    # never looked at, with only node b running. Its periodic sweep (every
+    # 5 s) collects it.
+    a.stop()
+    orphan = harness.zip_bytes({"app.json": '{"pages": ["p/i"]}', "note.txt": uuid.uuid4().hex})
+    orphan_sha = ch.sha256_hex(orphan)
+    key = f"packages/blobs/{orphan_sha[:2]}/{orphan_sha}"
+    r = requests.put(f"{cluster.services.s3_endpoint}/{cluster.bucket}/{key}", data=orphan,
+                     timeout=10, proxies={"http": None, "https": None})
+    assert r.status_code == 200, r.text
+    insert_failed = (
+        "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, "
+        "size, status, msg, create_user, created_at, updated_at) VALUES "
+        "('{id}', '{p}', '{m}', '{v}', 'http://gone/p.zip', 'left behind', '{sha}', 1, 30, "
+        "'the package is invalid', 'admin', 1, 1)")
+    cluster.sql(insert_failed.format(id="2024010100000000001", p=cluster.platform_id, m=mnp,
+                                     v="0.0.1", sha=orphan_sha))
+    assert orphan_sha in _blob_names(cluster)
+    _wait_until("node b collects the package node a left behind",
+                lambda: orphan_sha not in _blob_names(cluster), 15)
+
+    # 3. A package that a version uses stays, even when a task with the
+    # same content failed.
+    bapi = b.api()
+    ok = bapi.create_version(mnp, "2.0.0", good.url)
+    _wait_until("the good package's task succeeds",
+                lambda: bapi.describe_task(ok)["TaskStatus"] == 60, 30)
+    cluster.sql(insert_failed.format(id="2024010100000000002", p=cluster.platform_id, m=mnp,
+                                     v="0.0.2", sha=good.sha256))
+    _wait_until("node b looks at the failed task",
+                lambda: cluster.sql("SELECT coalesce(package_collected_at, 0) FROM tasks "
+                                    "WHERE task_id = '2024010100000000002'")[0][0] != "0", 15)
+    assert good.sha256 in _blob_names(cluster)
+    ch.check_blobs(cluster, exact=True)

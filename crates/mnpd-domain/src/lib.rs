@@ -8,6 +8,7 @@ pub mod application;
 pub mod approval;
 pub mod category;
 pub mod clock;
+pub mod collect;
 pub mod entity;
 pub mod error;
 pub mod ids;

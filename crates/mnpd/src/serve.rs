@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::clock::{Clock, SystemClock};
+use mnpd_domain::collect::FailedPackages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
 use mnpd_domain::upload::Uploads;
@@ -144,6 +145,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }));
 
     let (stop_workers, stopped) = watch::channel(false);
+    // Every node sweeps the packages of failed tasks: at once when one of
+    // its workers fails a task, and on a timer for failures whose node died
+    // before its sweep.
+    let failures = Arc::new(Notify::new());
+    let collector = tokio::spawn(
+        Arc::new(FailedPackages::new(
+            meta.clone(),
+            blobs.clone(),
+            clock.clone(),
+        ))
+        .run(failures.clone(), FAILED_PACKAGE_SWEEP, stopped.clone()),
+    );
     let runner = Arc::new(
         TaskRunner::new(
             meta.clone(),
@@ -157,7 +170,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 poll: Duration::from_secs(2),
             },
         )
-        .with_telemetry(state.metrics.clone()),
+        .with_telemetry(state.metrics.clone())
+        .with_failures(failures.clone()),
     );
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
@@ -210,6 +224,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         let _ = w.await;
     }
     let _ = sweeper.await;
+    let _ = collector.await;
     metadata.close().await;
     tracing::info!("mnpd stopped");
     Ok(())
@@ -230,6 +245,10 @@ async fn collect_unreferenced(meta: &dyn MetaStore, blobs: &dyn BlobStore) -> Re
     }
     Ok(removed)
 }
+
+/// How often every node looks for failed tasks whose package nobody has
+/// collected (one indexed query when there are none).
+const FAILED_PACKAGE_SWEEP: Duration = Duration::from_secs(5);
 
 /// Removes expired uploads that no version took, every `every`. Every node
 /// sweeps; a sweep is safe to repeat and to run concurrently.
