@@ -1,7 +1,7 @@
 //! Serving the online package to host applications:
 //! DescribeMNPOfflinePackageURL / DescribeOfflineMNPPackage hand out a
 //! signed, expiring URL under the public base URL; the download route asks
-//! [`Packages::authorize`] before streaming the blob.
+//! [`Packages::authorize`], then streams it with [`Packages::content`].
 
 use std::sync::Arc;
 
@@ -13,7 +13,10 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
 use crate::shared_key::SharedKey;
-use crate::store::{AccountStore, Has, MiniProgramStore, ReleaseStore, SettingStore, VersionStore};
+use crate::store::{
+    AccountStore, BlobStore, BlobStream, Has, MiniProgramStore, ReleaseStore, SettingStore,
+    StoreResult, VersionStore,
+};
 
 const KEY_SETTING: &str = "package_url_key";
 /// A removed mini program.
@@ -26,6 +29,7 @@ pub struct Packages {
     releases: Arc<dyn ReleaseStore>,
     /// Where the URL signing key is kept.
     server_settings: Arc<dyn SettingStore>,
+    blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     public_url: String,
     ttl_secs: i64,
@@ -43,7 +47,13 @@ pub enum DownloadRefusal {
 }
 
 impl Packages {
-    pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>, public_url: &str, ttl_secs: i64) -> Self
+    pub fn new<S>(
+        store: Arc<S>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        public_url: &str,
+        ttl_secs: i64,
+    ) -> Self
     where
         S: Has<dyn AccountStore>
             + Has<dyn MiniProgramStore>
@@ -58,11 +68,27 @@ impl Packages {
             versions: Has::share(&store),
             releases: Has::share(&store),
             server_settings: Has::share(&store),
+            blobs,
             clock,
             public_url: public_url.trim_end_matches('/').to_string(),
             ttl_secs,
             key: SharedKey::new(KEY_SETTING),
         }
+    }
+
+    /// The package of a version `authorize` allowed, or the byte range
+    /// `start..=end` of it, as a stream.
+    pub async fn content(
+        &self,
+        version: &Version,
+        range: Option<(u64, u64)>,
+    ) -> StoreResult<BlobStream> {
+        self.blobs.read(&version.new.sha256, range).await
+    }
+
+    /// Ok when package storage answers (the readiness probe).
+    pub async fn storage_answers(&self) -> StoreResult<()> {
+        self.blobs.ping().await
     }
 
     fn mac(key: &[u8], path: &str, expires: i64) -> Hmac<Sha256> {

@@ -137,7 +137,7 @@ pub async fn package(
         },
         _ => None,
     };
-    let stream = match state.blobs.read(&version.new.sha256, range).await {
+    let stream = match state.packages.content(&version, range).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, sha256 = %version.new.sha256, "package of an online version unreadable");

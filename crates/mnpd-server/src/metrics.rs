@@ -238,7 +238,7 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
     // A store that hangs must not hang the probe.
     const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
     let metadata = tokio::time::timeout(PROBE_TIMEOUT, state.versions.backlog()).await;
-    let blobs = tokio::time::timeout(PROBE_TIMEOUT, state.blobs.ping()).await;
+    let blobs = tokio::time::timeout(PROBE_TIMEOUT, state.packages.storage_answers()).await;
     let mut failures = Vec::new();
     match metadata {
         Ok(Ok(_)) => {}

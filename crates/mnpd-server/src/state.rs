@@ -57,8 +57,6 @@ pub struct AppState {
     pub stages: Stages,
     pub previews: Previews,
     pub packages: Packages,
-    /// Where offline packages are streamed from.
-    pub blobs: Arc<dyn BlobStore>,
     /// Credentials for, and receipt of, packages uploaded to mnpd itself.
     pub uploads: Arc<Uploads>,
     pub settings: GatewaySettings,
@@ -131,10 +129,15 @@ impl AppState {
             releases: Releases::new(store.clone(), clock.clone()),
             stages: Stages::new(store.clone()),
             previews: Previews::new(store.clone(), clock.clone(), &public_url),
-            packages: Packages::new(store, clock.clone(), &public_url, package_url_ttl_secs),
+            packages: Packages::new(
+                store,
+                blobs,
+                clock.clone(),
+                &public_url,
+                package_url_ttl_secs,
+            ),
             clock,
             limiter,
-            blobs,
             uploads,
             settings: gateway,
             secrets,
