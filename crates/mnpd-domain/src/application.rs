@@ -9,7 +9,10 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::{check_page, owned_platform};
-use crate::store::{AccountStore, ApplicationQuery, ApplicationStore, Has, StoreError};
+use crate::store::{AccountStore, ApplicationStore, Has, StoreError};
+
+/// The filter and page a list request asks for; handlers build it.
+pub use crate::store::ApplicationQuery;
 
 pub const MAX_NAME_CHARS: usize = 30;
 pub const MAX_INTRO_CHARS: usize = 200;

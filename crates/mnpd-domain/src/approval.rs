@@ -12,9 +12,11 @@ use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::owned_platform;
 use crate::store::{
-    AccountStore, ApplicationStore, ApprovalQuery, ApprovalStore, Has, ReleaseStore, StoreError,
-    VersionStore,
+    AccountStore, ApplicationStore, ApprovalStore, Has, ReleaseStore, StoreError, VersionStore,
 };
+
+/// The filter and page a list request asks for; handlers build it.
+pub use crate::store::ApprovalQuery;
 
 pub const MAX_NOTE_CHARS: usize = 500;
 

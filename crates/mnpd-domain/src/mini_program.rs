@@ -6,9 +6,10 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
-use crate::store::{
-    AccountStore, Has, MiniProgramManagementStore, MiniProgramQuery, MiniProgramStore, StoreError,
-};
+use crate::store::{AccountStore, Has, MiniProgramManagementStore, MiniProgramStore, StoreError};
+
+/// The filter and page a list request asks for; handlers build it.
+pub use crate::store::MiniProgramQuery;
 
 pub const MAX_NAME_CHARS: usize = 30;
 pub const MAX_INTRO_CHARS: usize = 200;

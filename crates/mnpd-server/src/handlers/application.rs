@@ -3,9 +3,9 @@
 
 use mnpd_api::model::*;
 use mnpd_api::params::decode;
+use mnpd_domain::application::ApplicationQuery;
 use mnpd_domain::application::{ApplicationChanges, NewApplication};
 use mnpd_domain::entity::ApplicationListing;
-use mnpd_domain::store::ApplicationQuery;
 
 use super::{encode, ok_result, HandlerFuture};
 use crate::gateway::Call;

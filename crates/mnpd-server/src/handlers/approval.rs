@@ -4,9 +4,9 @@
 
 use mnpd_api::model::*;
 use mnpd_api::params::decode;
+use mnpd_domain::approval::ApprovalQuery;
 use mnpd_domain::approval::ItemDecision;
 use mnpd_domain::entity::ApprovalListing;
-use mnpd_domain::store::ApprovalQuery;
 
 use super::{encode, ok_result, HandlerFuture};
 use crate::gateway::Call;

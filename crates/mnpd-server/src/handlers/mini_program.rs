@@ -3,8 +3,8 @@
 use mnpd_api::model::*;
 use mnpd_api::params::decode;
 use mnpd_domain::entity::MiniProgramListing;
+use mnpd_domain::mini_program::MiniProgramQuery;
 use mnpd_domain::mini_program::NewMiniProgram;
-use mnpd_domain::store::MiniProgramQuery;
 
 use super::{encode, HandlerFuture};
 use crate::gateway::Call;

@@ -5,7 +5,7 @@ use mnpd_api::model::*;
 use mnpd_api::params::decode;
 use mnpd_domain::entity::MiniProgramListing;
 use mnpd_domain::mini_program::MiniProgramChanges;
-use mnpd_domain::store::MiniProgramQuery;
+use mnpd_domain::mini_program::MiniProgramQuery;
 
 use super::{encode, ok_result, HandlerFuture};
 use crate::gateway::Call;
