@@ -130,6 +130,14 @@ pub struct ServeArgs {
     /// valid, and then an uploaded package waits for CreateMNPVersion.
     #[arg(long, env = "MNPD_UPLOAD_TTL", default_value_t = 3600)]
     pub upload_ttl: i64,
+    /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
+    /// it must also end before its credentials expire.
+    #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]
+    pub upload_timeout: u64,
+    /// Slowest average rate of an upload, in bytes per second, judged
+    /// after its first 10 seconds; a slower one is cut off. 0: no minimum.
+    #[arg(long, env = "MNPD_UPLOAD_MIN_RATE", default_value_t = 1024)]
+    pub upload_min_rate: u64,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -151,6 +151,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         package_url_ttl_secs: args.package_url_ttl.max(1),
         upload_ttl_secs: args.upload_ttl.max(1),
         max_upload_bytes: args.max_package_bytes,
+        upload_time_limit: Duration::from_secs(args.upload_timeout.max(1)),
+        upload_min_rate: args.upload_min_rate,
         gateway: GatewaySettings {
             regions: args.regions.clone(),
             ..GatewaySettings::default()
