@@ -392,7 +392,7 @@ def test_slow_upload_is_cut_off(server_factory):
     status, body, answered = trickle_put(g["Path"], g["Token"], total=200, every=0.1)
     assert (status, body["Code"]) == (408, "TooSlow"), (status, body)
     assert "100 bytes/s" in body["Message"], body
-    assert answered < 14, f"answered after {answered:.1f} s"
+    assert answered < 15, f"answered after {answered:.1f} s"
 
 
 def test_upload_longer_than_the_time_limit_is_cut_off(server_factory):
@@ -400,7 +400,7 @@ def test_upload_longer_than_the_time_limit_is_cut_off(server_factory):
     g = grant(server.api())
     status, body, answered = trickle_put(g["Path"], g["Token"], total=40, every=0.25)
     assert (status, body["Code"]) == (408, "UploadTimeout"), (status, body)
-    assert 2.5 < answered < 6, f"answered after {answered:.1f} s"
+    assert 2.5 < answered < 8, f"answered after {answered:.1f} s"
 
 
 def test_upload_still_running_at_expiry_is_refused_and_not_usable(server_factory):
@@ -411,7 +411,7 @@ def test_upload_still_running_at_expiry_is_refused_and_not_usable(server_factory
     g = grant(api)
     status, body, answered = trickle_put(g["Path"], g["Token"], total=40, every=0.25)
     assert (status, body["Code"]) == (401, "ExpiredToken"), (status, body)
-    assert answered < 6, f"answered after {answered:.1f} s"
+    assert answered < 8, f"answered after {answered:.1f} s"
     mnp = api.create_mnp()
     expect_error(lambda: api.create_version(mnp, "1.0.0", g["Path"]),
                  FILE_DOWNLOAD_FAILED, "nothing was uploaded")
