@@ -90,3 +90,27 @@ def test_silent_connections_are_closed_after_the_idle_timeout(factory):
     finally:
         for s in socks:
             s.close()
+
+
+def test_silent_http2_connection_is_closed_when_it_ignores_pings(factory):
+    """Past the preface, HTTP/2 has no head timeout: a connection that then
+    says nothing, not even to a ping, is closed after two idle timeouts."""
+    server = factory.new("--idle-timeout", "2")
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    try:
+        # The client preface and an empty SETTINGS frame, then silence.
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"))
+        t0 = time.monotonic()
+        while True:
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+        closed_after = time.monotonic() - t0
+        assert closed_after < 8, f"closed after {closed_after:.1f} s"
+    except socket.timeout:
+        raise AssertionError("a silent HTTP/2 connection was still open after 15 s")
+    finally:
+        s.close()

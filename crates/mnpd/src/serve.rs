@@ -233,7 +233,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             let mut server = axum_server::from_tcp(listener)
                 .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(guard))
                 .handle(handle);
-            bound_request_heads(server.http_builder());
+            bound_request_heads(server.http_builder(), idle_timeout);
             server.serve(service).await?;
         }
         _ => {
@@ -244,7 +244,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                     idle_timeout,
                 ))
                 .handle(handle);
-            bound_request_heads(server.http_builder());
+            bound_request_heads(server.http_builder(), idle_timeout);
             server.serve(service).await?;
         }
     }
@@ -328,14 +328,22 @@ fn uuid_like() -> String {
 }
 
 /// A client that never finishes its request head is cut off instead of
-/// holding a connection forever.
+/// holding a connection forever. HTTP/2 has no such timer: a connection
+/// that has sent its preface and then nothing is pinged every
+/// `idle_timeout` and closed when a ping goes unanswered as long.
 fn bound_request_heads(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    idle_timeout: Duration,
 ) {
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(20));
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(idle_timeout))
+        .keep_alive_timeout(idle_timeout);
 }
 
 async fn shutdown_signal() {
