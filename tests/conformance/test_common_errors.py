@@ -364,3 +364,29 @@ def test_healthz(server):
     r = requests.get(f"http://{server.endpoint}/healthz", timeout=5,
                      proxies={"http": None, "https": None})
     assert r.status_code == 200 and r.text.strip() == "ok"
+
+
+def test_two_names_of_one_operation_share_its_rate_limit(server_factory):
+    """DescribeMNPOfflinePackageURL and DescribeOfflineMNPPackage run the
+    same operation: alternating them must not double the limit."""
+    s = server_factory.new("--rate-limit", "5")
+    api = s.api()
+    mnp = api.create_mnp()
+    params = {"MNPId": mnp, "PlatformId": s.platform_id}
+    answered, limited = 0, 0
+    started = time.monotonic()
+    for action in ["DescribeMNPOfflinePackageURL", "DescribeOfflineMNPPackage"] * 5:
+        try:
+            api.call(action, params)
+            answered += 1
+        except harness.TencentCloudSDKException as e:
+            if e.get_code() == "RequestLimitExceeded":
+                limited += 1
+                assert "DescribeMNPOfflinePackageURL" in e.get_message(), e.get_message()
+            else:
+                # Nothing is online: the operation ran, and counted.
+                answered += 1
+    elapsed = time.monotonic() - started
+    assert answered <= 5 + int(elapsed * 5) + 1, (
+        f"{answered} of 10 alternating requests passed in {elapsed:.2f}s at --rate-limit 5")
+    assert limited, "10 requests of one operation at --rate-limit 5: none refused"

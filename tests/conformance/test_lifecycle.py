@@ -454,6 +454,45 @@ def test_preview_without_path_opens_the_entry_page(lc):
               "preview")
 
 
+MAX_ENTRANCE_PATH_BYTES = 512  # docs/lifecycle.md, "Preview and trial"
+
+
+def test_entrance_path_longest_accepted_renders_and_longer_is_refused(lc):
+    """The cap keeps every stored path drawable: the longest one, of
+    characters that URL-encoding triples, still gives a QR code that opens
+    it; one byte more, or a megabyte, is refused up front instead of being
+    stored and breaking the QR route."""
+    mnp = lc.new_mnp()
+    vid = lc.new_version(mnp, "1.0.0")
+    prefix = f"{SUB_PAGE}?q="
+    longest = prefix + "%" * (MAX_ENTRANCE_PATH_BYTES - len(prefix))
+    for too_long in [longest + "%", prefix + "x" * 1_000_000]:
+        lc.sdk.fails(INVALID_VALUE, "ConfigureMNPPreview", f"at most {MAX_ENTRANCE_PATH_BYTES}",
+                     MNPId=mnp, ActionType=1, MNPVersionId=vid, PreivewEntrancePath=too_long)
+        lc.sdk.fails(INVALID_VALUE, "ModifyMNPVersionPreview", f"at most {MAX_ENTRANCE_PATH_BYTES}",
+                     MNPId=mnp, ActionType=1, MNPVersionId=vid, TestEntrancePath=too_long)
+    lc.sdk("ConfigureMNPPreview", MNPId=mnp, ActionType=1, MNPVersionId=vid,
+           PreivewEntrancePath=longest)
+    data = lc.sdk("DescribeMNPPreview", MNPId=mnp, MNPVersionId=vid).Data
+    assert data.PreviewEntrancePath == longest
+    png = http_get(data.QRCodeUrl)
+    assert png.status_code == 200, png.text
+    open_link(lc, decode_qr(png.content), mnp, vid, longest, "preview")
+
+
+def test_qr_code_of_offline_mini_program_is_not_served(lc):
+    mnp = lc.new_mnp()
+    vid = lc.new_version(mnp, "1.0.0")
+    lc.sdk("ConfigureMNPPreview", MNPId=mnp, ActionType=1, MNPVersionId=vid)
+    url = lc.sdk("DescribeMNPPreview", MNPId=mnp, MNPVersionId=vid).Data.QRCodeUrl
+    assert http_get(url).status_code == 200
+    assert lc.sdk("ModifyMNPStatusOffline", MNPId=mnp).Data.Result is True
+    offline = http_get(url)
+    assert offline.status_code == 404, (
+        f"the QR code of an offline mini program answered {offline.status_code}; "
+        "nothing of it is to be served to users")
+
+
 def test_trial_version_qr_code_and_host_apps(lc):
     mnp = lc.new_mnp()
     vid = lc.new_version(mnp, "2.0.0", intro="trial me")

@@ -93,9 +93,10 @@ def test_answer_has_the_spec_fields_and_types(server, api, spec):
     assert data["Token"] == f"{data['TempSecretId']}.{data['TempSecretKey']}", data
     # The id half names what the token allows; the key half is a MAC.
     claims = base64.urlsafe_b64decode(data["TempSecretId"] + "==").decode()
-    account, expires, key = claims.split(":", 2)
+    account, expires, key, secret_id = claims.split(":", 3)
     assert data["Path"].endswith("/uploads/" + key), (claims, data["Path"])
     assert int(account) > 0
+    assert secret_id == server.creds.secret_id, "the API key that asked for it"
     assert 3500 <= int(expires) - time.time() <= 3700, "valid --upload-ttl (3600) seconds"
     assert len(base64.urlsafe_b64decode(data["TempSecretKey"] + "=")) == 32
     # Each answer is a new Path and a new token.
@@ -330,3 +331,117 @@ def test_expired_uploads_are_refused_then_swept(server_factory):
     # The version made from the swept upload's sibling is intact.
     data = api.version_succeeds(mnp, "1.0.2", upload(api, used_pkg))
     assert data["TaskStatus"] == TASK_SUCCEEDED
+
+
+# ---------------------------------------------------------------------------
+# Slow, late, concurrent and orphaned uploads
+# ---------------------------------------------------------------------------
+
+
+def trickle_put(url: str, token: str, total: int, every: float):
+    """PUTs `total` bytes, one every `every` seconds, over a socket of its
+    own, watching for an answer between bytes: (status, JSON body, seconds
+    from the first byte to the answer)."""
+    import socket
+    import select
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    head = (f"PUT {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {total}\r\n"
+            "Content-Type: application/zip\r\n\r\n")
+    sock.sendall(head.encode())
+    started = time.monotonic()
+    sent = 0
+    try:
+        while True:
+            if sent < total:
+                try:
+                    sock.sendall(b"x")
+                    sent += 1
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+            readable, _, _ = select.select([sock], [], [], every if sent < total else 30)
+            if readable:
+                break
+        answered = time.monotonic() - started
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed without an answer: {data!r}"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: *(\d+)", head, re.I).group(1))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        status = int(head.split(b" ", 2)[1])
+        return status, json.loads(body), answered
+    finally:
+        sock.close()
+
+
+def test_slow_upload_is_cut_off(server_factory):
+    """10 bytes/s against a minimum of 100 bytes/s: refused once the first
+    10 s are over, not when the client chooses to finish."""
+    server = server_factory.new("--upload-min-rate", "100")
+    g = grant(server.api())
+    status, body, answered = trickle_put(g["Path"], g["Token"], total=200, every=0.1)
+    assert (status, body["Code"]) == (408, "TooSlow"), (status, body)
+    assert "100 bytes/s" in body["Message"], body
+    assert answered < 15, f"answered after {answered:.1f} s"
+
+
+def test_upload_longer_than_the_time_limit_is_cut_off(server_factory):
+    server = server_factory.new("--upload-timeout", "3", "--upload-min-rate", "0")
+    g = grant(server.api())
+    status, body, answered = trickle_put(g["Path"], g["Token"], total=40, every=0.25)
+    assert (status, body["Code"]) == (408, "UploadTimeout"), (status, body)
+    assert 2.5 < answered < 8, f"answered after {answered:.1f} s"
+
+
+def test_upload_still_running_at_expiry_is_refused_and_not_usable(server_factory):
+    """The token's expiry holds for the whole upload, not only its start:
+    what arrives after it is not stored and CreateMNPVersion cannot take it."""
+    server = server_factory.new("--upload-ttl", "2", "--upload-min-rate", "0")
+    api = server.api()
+    g = grant(api)
+    status, body, answered = trickle_put(g["Path"], g["Token"], total=40, every=0.25)
+    assert (status, body["Code"]) == (401, "ExpiredToken"), (status, body)
+    assert answered < 8, f"answered after {answered:.1f} s"
+    mnp = api.create_mnp()
+    expect_error(lambda: api.create_version(mnp, "1.0.0", g["Path"]),
+                 FILE_DOWNLOAD_FAILED, "nothing was uploaded")
+
+
+def test_second_concurrent_upload_with_one_token_is_refused_at_once(server, api):
+    import threading
+
+    g = grant(api)
+    first = {}
+    slow = threading.Thread(target=lambda: first.update(
+        answer=trickle_put(g["Path"], g["Token"], total=12, every=0.25)))
+    slow.start()
+    time.sleep(1)
+    t0 = time.monotonic()
+    r = put(g["Path"], harness.mini_program_zip(), g["Token"])
+    elapsed = time.monotonic() - t0
+    refused(r, 409, "UploadInProgress")
+    assert elapsed < 2, f"the second upload was answered after {elapsed:.1f} s"
+    slow.join(30)
+    status, body, _ = first["answer"]
+    assert status == 200, (status, body)
+
+
+def test_token_of_a_disabled_key_is_refused(server):
+    creds = server.create_account()
+    platform = server.create_platform(creds.secret_id)["PlatformId"]
+    g = grant(server.api(creds, platform))
+    server.admin("key", "disable", creds.secret_id)
+    time.sleep(1.2)  # --key-cache-ms: another process disabled the key
+    r = put(g["Path"], harness.mini_program_zip(), g["Token"])
+    refused(r, 401, "InvalidToken")
+    assert "disabled" in r.json()["Message"], r.json()

@@ -42,6 +42,7 @@ impl Accounts {
             .unwrap_or_else(|| key.secret_id.clone());
         Ok(Caller {
             account_id: key.account_id,
+            secret_id: key.secret_id.clone(),
             user,
         })
     }

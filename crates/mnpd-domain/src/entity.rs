@@ -22,6 +22,9 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub account_id: i64,
+    /// The SecretId of the key that signed the request; upload tokens name
+    /// it, so that disabling the key voids them.
+    pub secret_id: String,
     /// Shown as CreateUser / UpdateUser.
     pub user: String,
 }

@@ -8,11 +8,18 @@ use crate::approval::platform_version;
 use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
-use crate::mini_program::owned_platform;
+use crate::mini_program::{owned_platform, STATUS_REMOVED};
 use crate::store::{AccountStore, Has, MiniProgramStore, PreviewStore, VersionStore};
 
 pub const SET: i64 = 1;
 pub const CANCEL: i64 = 2;
+
+/// The longest entrance path, in UTF-8 bytes. The QR code holds the path
+/// form-encoded (up to three characters a byte) inside a link of about 80
+/// characters plus the public URL; 512 bytes keep that link, with a public
+/// URL of up to 600 characters, within what one QR code holds (2,331 bytes
+/// at the default error correction).
+pub const MAX_ENTRANCE_PATH_BYTES: usize = 512;
 
 pub struct Previews {
     accounts: Arc<dyn AccountStore>,
@@ -73,12 +80,7 @@ impl Previews {
 
     /// What the QR code says: a link opening this version at its path.
     pub fn qr_content(&self, preview: &Preview) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("version_id", &preview.mnp_version_id.to_string())
-            .append_pair("path", &preview.entrance_path)
-            .append_pair("mode", preview.kind.as_str())
-            .finish();
-        format!("{}/open/{}?{query}", self.public_url, preview.mnp_id)
+        qr_link(&self.public_url, preview)
     }
 
     pub fn qr_code_url(&self, preview: &Preview) -> String {
@@ -201,20 +203,44 @@ impl Previews {
         })
     }
 
-    /// The current preview of that kind and version, for the public QR route.
+    /// The current preview of that kind and version, for the public QR
+    /// route; none while the mini program is removed or offline, as nothing
+    /// of it is served to users then.
     pub async fn current(
         &self,
         mnp_id: &str,
         kind: PreviewKind,
         mnp_version_id: i64,
     ) -> Result<Option<Preview>, DomainError> {
-        Ok(self
+        let Some(preview) = self
             .previews
             .previews(mnp_id)
             .await?
             .into_iter()
-            .find(|p| p.kind == kind && p.mnp_version_id == mnp_version_id))
+            .find(|p| p.kind == kind && p.mnp_version_id == mnp_version_id)
+        else {
+            return Ok(None);
+        };
+        let Some(version) = self.versions.get_version(mnp_version_id).await? else {
+            return Ok(None);
+        };
+        let in_service = self
+            .mini_programs
+            .get_mini_program(&version.new.platform_id, mnp_id)
+            .await?
+            .is_some_and(|listing| listing.mini_program.status != STATUS_REMOVED);
+        Ok(in_service.then_some(preview))
     }
+}
+
+/// The link a preview's QR code holds, under `public_url` (no trailing `/`).
+pub fn qr_link(public_url: &str, preview: &Preview) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("version_id", &preview.mnp_version_id.to_string())
+        .append_pair("path", &preview.entrance_path)
+        .append_pair("mode", preview.kind.as_str())
+        .finish();
+    format!("{public_url}/open/{}?{query}", preview.mnp_id)
 }
 
 /// The entrance path to use: the one given (a page of the version, with an
@@ -235,6 +261,12 @@ fn entrance_path_of(version: &Version, given: Option<&str>) -> Result<String, Do
                 )
             });
     };
+    if path.len() > MAX_ENTRANCE_PATH_BYTES {
+        return Err(DomainError::InvalidValue(format!(
+            "entrance path is {} bytes long; send at most {MAX_ENTRANCE_PATH_BYTES} bytes (UTF-8), a page with a shorter query string",
+            path.len()
+        )));
+    }
     let page = path.trim_start_matches('/');
     let page_only = page.split('?').next().unwrap_or(page);
     if pages.iter().any(|p| p == page_only) {

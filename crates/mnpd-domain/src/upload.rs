@@ -7,7 +7,8 @@
 
 pub mod token;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -18,7 +19,7 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::shared_key::SharedKey;
-use crate::store::{BlobStore, Has, SettingStore, StoreError, UploadStore};
+use crate::store::{AccountStore, BlobStore, Has, SettingStore, StoreError, UploadStore};
 
 pub use token::{Claims, TokenError};
 
@@ -29,6 +30,9 @@ pub const MAX_BUSINESS_NAME_CHARS: usize = 64;
 pub const MAX_SUFFIX_CHARS: usize = 16;
 /// How long an upload may pause between two pieces of its body.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first seconds of an upload, in which its rate is not yet judged
+/// (connection set-up, a slow start).
+pub const RATE_GRACE: Duration = Duration::from_secs(10);
 /// How long after its expiry an upload is swept: a CreateMNPVersion that
 /// took it just before has long recorded its task by then.
 pub const SWEEP_GRACE_SECS: i64 = 60;
@@ -43,6 +47,11 @@ pub struct UploadSettings {
     pub ttl_secs: i64,
     /// Largest upload (`--max-package-bytes`).
     pub max_bytes: u64,
+    /// Longest time one upload may take, start to end (`--upload-timeout`).
+    pub max_duration: Duration,
+    /// Slowest average rate after [`RATE_GRACE`], in bytes per second
+    /// (`--upload-min-rate`).
+    pub min_bytes_per_sec: u64,
     /// Answered as `Region`.
     pub region: String,
 }
@@ -77,6 +86,18 @@ pub enum UploadRefusal {
     BadBody(String),
     /// The body paused longer than [`IDLE_TIMEOUT`].
     Stalled,
+    /// The body came slower than the minimum rate.
+    TooSlow {
+        min_bytes_per_sec: u64,
+    },
+    /// The body was not over within the upload time limit.
+    TimeUp {
+        limit: Duration,
+    },
+    /// Another upload with the same token is under way on this node.
+    InProgress,
+    /// The API key that asked for the token is disabled or gone.
+    KeyDisabled,
     Unavailable(String),
     Internal(String),
 }
@@ -108,6 +129,10 @@ pub struct StoredPackage {
 
 pub struct Uploads {
     uploads: Arc<dyn UploadStore>,
+    /// Where the API key named by a token is looked up.
+    accounts: Arc<dyn AccountStore>,
+    /// Upload keys with a PUT under way on this node.
+    in_flight: Arc<Mutex<HashSet<String>>>,
     /// Where the token key is kept.
     server_settings: Arc<dyn SettingStore>,
     blobs: Arc<dyn BlobStore>,
@@ -124,11 +149,13 @@ impl Uploads {
         mut settings: UploadSettings,
     ) -> Self
     where
-        S: Has<dyn UploadStore> + Has<dyn SettingStore> + ?Sized,
+        S: Has<dyn UploadStore> + Has<dyn SettingStore> + Has<dyn AccountStore> + ?Sized,
     {
         settings.public_url = settings.public_url.trim_end_matches('/').to_string();
         Uploads {
             uploads: Has::share(&store),
+            accounts: Has::share(&store),
+            in_flight: Arc::default(),
             server_settings: Has::share(&store),
             blobs,
             clock,
@@ -189,6 +216,7 @@ impl Uploads {
                 account_id: caller.account_id,
                 expires,
                 key: key.clone(),
+                secret_id: caller.secret_id.clone(),
             },
         );
         Ok(Grant {
@@ -202,18 +230,44 @@ impl Uploads {
         })
     }
 
-    /// Checks the token of an upload to `key`.
+    /// Checks the token of an upload to `key`, and that the API key that
+    /// asked for it is still enabled.
     pub async fn authorize(&self, token: Option<&str>, key: &str) -> Result<Claims, UploadRefusal> {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(UploadRefusal::MissingToken)?;
-        token::check(
+        let claims = token::check(
             self.key.get(self.server_settings.as_ref()).await?,
             token,
             key,
             self.now(),
         )
-        .map_err(UploadRefusal::Token)
+        .map_err(UploadRefusal::Token)?;
+        self.check_still_allowed(&claims).await?;
+        Ok(claims)
+    }
+
+    /// The token is unexpired and its API key enabled, now.
+    async fn check_still_allowed(&self, claims: &Claims) -> Result<(), UploadRefusal> {
+        if claims.expires < self.now() {
+            return Err(UploadRefusal::Token(TokenError::Expired));
+        }
+        let key = self.accounts.find_api_key(&claims.secret_id).await?;
+        if key.is_some_and(|k| k.enabled && k.account_id == claims.account_id) {
+            Ok(())
+        } else {
+            Err(UploadRefusal::KeyDisabled)
+        }
+    }
+
+    /// Marks `key` as being uploaded on this node until the guard drops;
+    /// none when it already is.
+    fn start(&self, key: &str) -> Option<InFlight> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.insert(key.to_string()).then(|| InFlight {
+            keys: self.in_flight.clone(),
+            key: key.to_string(),
+        })
     }
 
     /// Streams an authorized upload into the blob store and records it.
@@ -233,6 +287,13 @@ impl Uploads {
         if declared.is_some_and(|d| d > limit) {
             return Err(UploadRefusal::TooLarge { limit });
         }
+        // One body per token at a time: concurrent ones would each hold a
+        // socket and a staging file for a package only one of them can be.
+        let _in_flight = self.start(&claims.key).ok_or(UploadRefusal::InProgress)?;
+        let started = tokio::time::Instant::now();
+        // Over at the time limit, or at the token's expiry if sooner.
+        let until_expiry = Duration::from_secs((claims.expires - self.now()).max(0) as u64 + 1);
+        let time_up = started + self.settings.max_duration.min(until_expiry);
         let staged = self.blobs.staging_path();
         // Removed however this ends; after the commit it no longer exists.
         let _guard = crate::version::StagedFile(staged.clone());
@@ -241,12 +302,21 @@ impl Uploads {
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         loop {
-            let piece = tokio::time::timeout(IDLE_TIMEOUT, body.next())
-                .await
-                .map_err(|_| UploadRefusal::Stalled)?;
+            let stall = tokio::time::Instant::now() + IDLE_TIMEOUT;
+            let piece = match tokio::time::timeout_at(stall.min(time_up), body.next()).await {
+                Ok(piece) => piece,
+                Err(_) if stall < time_up => return Err(UploadRefusal::Stalled),
+                Err(_) => return Err(self.time_up(claims)),
+            };
             let Some(piece) = piece else { break };
             let piece = piece.map_err(|e| UploadRefusal::BadBody(e.to_string()))?;
             size += piece.len() as u64;
+            let judged = started.elapsed().saturating_sub(RATE_GRACE).as_secs_f64();
+            if (size as f64) < self.settings.min_bytes_per_sec as f64 * judged {
+                return Err(UploadRefusal::TooSlow {
+                    min_bytes_per_sec: self.settings.min_bytes_per_sec,
+                });
+            }
             if size > limit {
                 return Err(UploadRefusal::TooLarge { limit });
             }
@@ -255,6 +325,8 @@ impl Uploads {
         }
         file.sync_all().await.map_err(local)?;
         drop(file);
+        // What held at the start must still hold now that the body is in.
+        self.check_still_allowed(claims).await?;
         let sha256 = hex::encode(hasher.finalize());
 
         // One set of credentials, one package: a retry of the same bytes
@@ -283,6 +355,18 @@ impl Uploads {
             // stored here is collected with the unreferenced ones.
             Err(StoreError::Conflict(_)) => Err(UploadRefusal::AlreadyUploaded),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Why an upload that ran out of time is refused: its token expired,
+    /// or it took longer than the limit.
+    fn time_up(&self, claims: &Claims) -> UploadRefusal {
+        if claims.expires < self.now() {
+            UploadRefusal::Token(TokenError::Expired)
+        } else {
+            UploadRefusal::TimeUp {
+                limit: self.settings.max_duration,
+            }
         }
     }
 
@@ -374,6 +458,21 @@ impl Uploads {
             self.uploads.delete_upload(&upload.key).await?;
         }
         Ok(deleted)
+    }
+}
+
+/// An upload key with a body under way on this node; freed when dropped.
+struct InFlight {
+    keys: Arc<Mutex<HashSet<String>>>,
+    key: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
     }
 }
 

@@ -147,6 +147,7 @@ async fn requests_are_checked_before_anything_is_fetched() {
     );
     let stranger = mnpd_domain::entity::Caller {
         account_id: env.caller.account_id + 1000,
+        secret_id: "AKIDstranger".into(),
         user: "stranger".into(),
     };
     assert_refused!(

@@ -251,6 +251,11 @@ pub fn upload_refusal(refusal: &UploadRefusal) -> (axum::http::StatusCode, &'sta
             "InvalidToken",
             format!("the upload token is not valid here; {NEW_CREDENTIALS}"),
         ),
+        UploadRefusal::Token(TokenError::OldFormat) => (
+            S::UNAUTHORIZED,
+            "InvalidToken",
+            format!("the upload token is of a format this server no longer accepts; {NEW_CREDENTIALS}"),
+        ),
         UploadRefusal::Token(TokenError::Expired) => (
             S::UNAUTHORIZED,
             "ExpiredToken",
@@ -283,6 +288,32 @@ pub fn upload_refusal(refusal: &UploadRefusal) -> (axum::http::StatusCode, &'sta
                 "the upload paused for more than {} s; send it again",
                 mnpd_domain::upload::IDLE_TIMEOUT.as_secs()
             ),
+        ),
+        UploadRefusal::TooSlow { min_bytes_per_sec } => (
+            S::REQUEST_TIMEOUT,
+            "TooSlow",
+            format!(
+                "the upload came slower than {min_bytes_per_sec} bytes/s after its first {} s; send it again over a faster link",
+                mnpd_domain::upload::RATE_GRACE.as_secs()
+            ),
+        ),
+        UploadRefusal::TimeUp { limit } => (
+            S::REQUEST_TIMEOUT,
+            "UploadTimeout",
+            format!(
+                "the upload took longer than {} s; send it again over a faster link",
+                limit.as_secs()
+            ),
+        ),
+        UploadRefusal::InProgress => (
+            S::CONFLICT,
+            "UploadInProgress",
+            "another upload with this Token is under way; wait for its answer, or get other credentials for another package".into(),
+        ),
+        UploadRefusal::KeyDisabled => (
+            S::UNAUTHORIZED,
+            "InvalidToken",
+            format!("the API key that asked for this token is disabled or deleted; {NEW_CREDENTIALS} with an enabled key"),
         ),
         UploadRefusal::Unavailable(_) => (
             S::SERVICE_UNAVAILABLE,

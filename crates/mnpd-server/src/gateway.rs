@@ -204,12 +204,17 @@ async fn process(
     let Some(handler) = handlers::handler_of(action) else {
         return Err(ApiError::UnsupportedOperation(action.name().to_string()));
     };
+    let operation = handlers::operation_of(action);
     if !state
         .limiter
-        .admit(&format!("{}:{}", key.account_id, action.name()))
+        .admit(&format!("{}:{}", key.account_id, operation.name()))
     {
         return Err(ApiError::RequestLimitExceeded {
-            action: action.name().to_string(),
+            action: if operation == action {
+                action.name().to_string()
+            } else {
+                format!("{} and {}", action.name(), operation.name())
+            },
         });
     }
     let params = match wire.params {

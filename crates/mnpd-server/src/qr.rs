@@ -57,11 +57,18 @@ pub async fn png(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
+        // Only a link longer than a QR code holds fails here: an entrance
+        // path stored before its length was capped. Nothing is wrong with
+        // the request or the server, there is just no such image: 404, with
+        // what to do about it.
         Err(e) => {
-            tracing::error!(error = %e, "QR code rendering failed");
+            tracing::warn!(error = %e, mnp_id = %mnp_id, "preview QR code cannot be drawn");
             (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "QR code rendering failed\n",
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no QR code for this preview: its link does not fit in one; set the preview again with an entrance path of at most {} bytes\n",
+                    mnpd_domain::preview::MAX_ENTRANCE_PATH_BYTES
+                ),
             )
                 .into_response()
         }
@@ -81,4 +88,27 @@ pub async fn open(
         "Mode": field("mode"),
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use mnpd_domain::entity::{Preview, PreviewKind};
+    use mnpd_domain::preview::{qr_link, MAX_ENTRANCE_PATH_BYTES};
+
+    /// The longest accepted path, made of bytes that form-encoding triples,
+    /// behind a long public URL and the largest ids, still fits one code.
+    #[test]
+    fn longest_entrance_path_renders() {
+        let page = "pages/index/index?q=";
+        let path = format!("{page}{}", "%".repeat(MAX_ENTRANCE_PATH_BYTES - page.len()));
+        let preview = Preview {
+            mnp_id: "mp".to_string() + &"z".repeat(14),
+            kind: PreviewKind::Preview,
+            mnp_version_id: i64::MAX,
+            entrance_path: path,
+            updated_at: 0,
+        };
+        let public_url = format!("https://{}.example", "a".repeat(590));
+        super::render_png(&qr_link(&public_url, &preview)).expect("the longest path renders");
+    }
 }

@@ -87,6 +87,10 @@ pub struct StateParts {
     pub upload_ttl_secs: i64,
     /// Largest package accepted by the upload endpoint.
     pub max_upload_bytes: u64,
+    /// Longest one upload may take.
+    pub upload_time_limit: std::time::Duration,
+    /// Slowest average upload rate, bytes per second.
+    pub upload_min_rate: u64,
     pub gateway: GatewaySettings,
     pub secrets: Option<SecretCipher>,
 }
@@ -104,6 +108,8 @@ impl AppState {
             package_url_ttl_secs,
             upload_ttl_secs,
             max_upload_bytes,
+            upload_time_limit,
+            upload_min_rate,
             gateway,
             secrets,
         } = parts;
@@ -115,6 +121,8 @@ impl AppState {
                 public_url: public_url.clone(),
                 ttl_secs: upload_ttl_secs,
                 max_bytes: max_upload_bytes,
+                max_duration: upload_time_limit,
+                min_bytes_per_sec: upload_min_rate,
                 // Uploads answer as if stored in the first region served.
                 region: gateway.regions.first().cloned().unwrap_or_default(),
             },

@@ -97,11 +97,17 @@ pub async fn put(
     response
 }
 
-/// Reads and discards what is left of a refused body, up to `budget` bytes
-/// and while it keeps coming.
+/// How long a refused body is drained at most: enough for a client that
+/// sends at a fair rate, while one that trickles (the refusal may be for
+/// that) does not hold the connection longer.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what is left of a refused body, up to `budget` bytes,
+/// for at most [`DRAIN_TIME`].
 async fn drain(stream: &mut BodyDataStream, mut budget: u64) {
+    let until = tokio::time::Instant::now() + DRAIN_TIME;
     while budget > 0 {
-        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+        match tokio::time::timeout_at(until, stream.next()).await {
             Ok(Some(Ok(piece))) => budget = budget.saturating_sub(piece.len() as u64),
             _ => return,
         }

@@ -109,6 +109,16 @@ pub struct ServeArgs {
     /// Accepted X-TC-Region values, comma-separated.
     #[arg(long, env = "MNPD_REGIONS", default_value = DEFAULT_REGIONS, value_delimiter = ',')]
     pub regions: Vec<String>,
+    /// Seconds a new connection may stay silent before its first byte
+    /// (before TLS or HTTP starts); then it is closed.
+    #[arg(long, env = "MNPD_IDLE_TIMEOUT", default_value_t = 10)]
+    pub idle_timeout: u64,
+    /// Client connections open at once. At the cap the oldest one that has
+    /// sent nothing yet is closed for the new one; when all have spoken, the
+    /// new one is closed. Lowered at start to leave 256 of the open-file
+    /// limit (raised to its hard limit) to the database, files and fetches.
+    #[arg(long, env = "MNPD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
     /// Base URL under which clients reach this server (package download and
     /// QR code links); default: the listen address with http(s).
     #[arg(long, env = "MNPD_PUBLIC_URL")]
@@ -120,6 +130,14 @@ pub struct ServeArgs {
     /// valid, and then an uploaded package waits for CreateMNPVersion.
     #[arg(long, env = "MNPD_UPLOAD_TTL", default_value_t = 3600)]
     pub upload_ttl: i64,
+    /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
+    /// it must also end before its credentials expire.
+    #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]
+    pub upload_timeout: u64,
+    /// Slowest average rate of an upload, in bytes per second, judged
+    /// after its first 10 seconds; a slower one is cut off. 0: no minimum.
+    #[arg(long, env = "MNPD_UPLOAD_MIN_RATE", default_value_t = 1024)]
+    pub upload_min_rate: u64,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -4,6 +4,7 @@
 mod admin;
 mod backends;
 mod cli;
+mod connections;
 mod serve;
 mod upload;
 

@@ -16,6 +16,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::backends::{open_blobs, open_limiter, open_metadata, NamespacedLimiter};
 use crate::cli::{cipher_of, LogFormat, ServeArgs};
+use crate::connections::{self, ConnectionGuard};
 
 pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
 
@@ -36,6 +37,19 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let started = std::time::Instant::now();
     if args.workers == 0 {
         anyhow::bail!("--workers must be at least 1");
+    }
+    if args.max_connections == 0 || args.idle_timeout == 0 {
+        anyhow::bail!("--max-connections and --idle-timeout must be at least 1");
+    }
+    let open_files = connections::raise_open_file_limit().context("reading the open-file limit")?;
+    let max_connections = connections::connection_cap(args.max_connections, open_files);
+    if max_connections < args.max_connections {
+        tracing::warn!(
+            wanted = args.max_connections,
+            max_connections,
+            open_files,
+            "the open-file limit leaves room for fewer connections; raise `ulimit -n` for more"
+        );
     }
     let secrets = cipher_of(args.secret_encryption_key.as_deref())?;
     let metadata = open_metadata(
@@ -137,6 +151,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         package_url_ttl_secs: args.package_url_ttl.max(1),
         upload_ttl_secs: args.upload_ttl.max(1),
         max_upload_bytes: args.max_package_bytes,
+        upload_time_limit: Duration::from_secs(args.upload_timeout.max(1)),
+        upload_min_rate: args.upload_min_rate,
         gateway: GatewaySettings {
             regions: args.regions.clone(),
             ..GatewaySettings::default()
@@ -187,6 +203,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         address = %format!("{scheme}://{local}"),
         data_dir = %args.data_dir.display(),
         workers = args.workers,
+        max_connections,
         ready_ms = started.elapsed().as_millis() as u64,
         "mnpd ready"
     );
@@ -201,19 +218,33 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         on_signal.graceful_shutdown(Some(Duration::from_secs(30)));
     });
     let service = app.into_make_service();
+    let idle_timeout = Duration::from_secs(args.idle_timeout);
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .context("loading --tls-cert / --tls-key")?;
-            let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
-            bound_request_heads(server.http_builder());
+            let guard = ConnectionGuard::new(
+                axum_server::accept::DefaultAcceptor,
+                max_connections,
+                idle_timeout,
+            );
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(guard))
+                .handle(handle);
+            bound_request_heads(server.http_builder(), idle_timeout);
             server.serve(service).await?;
         }
         _ => {
-            let mut server = axum_server::from_tcp(listener).handle(handle);
-            bound_request_heads(server.http_builder());
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(ConnectionGuard::new(
+                    axum_server::accept::DefaultAcceptor,
+                    max_connections,
+                    idle_timeout,
+                ))
+                .handle(handle);
+            bound_request_heads(server.http_builder(), idle_timeout);
             server.serve(service).await?;
         }
     }
@@ -297,14 +328,22 @@ fn uuid_like() -> String {
 }
 
 /// A client that never finishes its request head is cut off instead of
-/// holding a connection forever.
+/// holding a connection forever. HTTP/2 has no such timer: a connection
+/// that has sent its preface and then nothing is pinged every
+/// `idle_timeout` and closed when a ping goes unanswered as long.
 fn bound_request_heads(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    idle_timeout: Duration,
 ) {
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(20));
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(idle_timeout))
+        .keep_alive_timeout(idle_timeout);
 }
 
 async fn shutdown_signal() {

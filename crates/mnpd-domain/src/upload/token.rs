@@ -3,12 +3,14 @@
 //! without a lookup:
 //!
 //! ```text
-//! TempSecretId  = base64url("ACCOUNT:EXPIRES:KEY")
-//! TempSecretKey = base64url(HMAC-SHA256(server key, "mnpd-upload-v1\n" + TempSecretId))
+//! TempSecretId  = base64url("ACCOUNT:EXPIRES:KEY:SECRET_ID")
+//! TempSecretKey = base64url(HMAC-SHA256(server key, "mnpd-upload-v2\n" + TempSecretId))
 //! Token         = TempSecretId + "." + TempSecretKey
 //! ```
 //!
-//! The MAC binds the upload key, the account and the expiry together; it
+//! The MAC binds the upload key, the account, the expiry and the SecretId
+//! of the API key that asked for it together (so that disabling that key
+//! voids its tokens); it
 //! is verified (in constant time) before anything in the claims is
 //! believed. The prefix of the MAC input keeps these MACs apart from any
 //! other use of an HMAC key.
@@ -18,15 +20,20 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-const DOMAIN: &[u8] = b"mnpd-upload-v1\n";
+const DOMAIN: &[u8] = b"mnpd-upload-v2\n";
+/// The first format, without the SecretId: recognised only to tell its
+/// holder to get new credentials.
+const DOMAIN_V1: &[u8] = b"mnpd-upload-v1\n";
 
 /// What a token allows: one upload to `key` for `account_id` until
-/// `expires` (Unix seconds).
+/// `expires` (Unix seconds), while the API key `secret_id` that asked for
+/// it stays enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     pub account_id: i64,
     pub expires: i64,
     pub key: String,
+    pub secret_id: String,
 }
 
 /// A token and its two halves, as the API answers them.
@@ -43,22 +50,30 @@ pub struct Issued {
 pub enum TokenError {
     Malformed,
     BadSignature,
+    /// Genuine, but of the first format, which names no API key.
+    OldFormat,
     Expired,
     WrongKey,
 }
 
 fn mac(server_key: &[u8], secret_id: &str) -> Hmac<Sha256> {
+    mac_of(DOMAIN, server_key, secret_id)
+}
+
+fn mac_of(domain: &[u8], server_key: &[u8], secret_id: &str) -> Hmac<Sha256> {
     let mut mac =
         <Hmac<Sha256> as Mac>::new_from_slice(server_key).expect("HMAC takes any key length");
-    mac.update(DOMAIN);
+    mac.update(domain);
     mac.update(secret_id.as_bytes());
     mac
 }
 
 pub fn issue(server_key: &[u8], claims: &Claims) -> Issued {
+    // The upload key holds no `:` (see `is_upload_key`), so the SecretId,
+    // which may, goes last.
     let secret_id = URL_SAFE_NO_PAD.encode(format!(
-        "{}:{}:{}",
-        claims.account_id, claims.expires, claims.key
+        "{}:{}:{}:{}",
+        claims.account_id, claims.expires, claims.key, claims.secret_id
     ));
     let secret_key = URL_SAFE_NO_PAD.encode(mac(server_key, &secret_id).finalize().into_bytes());
     let token = format!("{secret_id}.{secret_key}");
@@ -76,20 +91,30 @@ pub fn check(server_key: &[u8], token: &str, key: &str, now: i64) -> Result<Clai
     let given = URL_SAFE_NO_PAD
         .decode(given)
         .map_err(|_| TokenError::Malformed)?;
-    mac(server_key, secret_id)
-        .verify_slice(&given)
-        .map_err(|_| TokenError::BadSignature)?;
+    if mac(server_key, secret_id).verify_slice(&given).is_err() {
+        return Err(
+            if mac_of(DOMAIN_V1, server_key, secret_id)
+                .verify_slice(&given)
+                .is_ok()
+            {
+                TokenError::OldFormat
+            } else {
+                TokenError::BadSignature
+            },
+        );
+    }
     // Genuine from here on: only this server could have written the claims.
     let claims = URL_SAFE_NO_PAD
         .decode(secret_id)
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|text| {
-            let mut parts = text.splitn(3, ':');
+            let mut parts = text.splitn(4, ':');
             Some(Claims {
                 account_id: parts.next()?.parse().ok()?,
                 expires: parts.next()?.parse().ok()?,
                 key: parts.next()?.to_string(),
+                secret_id: parts.next().filter(|s| !s.is_empty())?.to_string(),
             })
         })
         .ok_or(TokenError::Malformed)?;
@@ -114,6 +139,7 @@ mod tests {
             account_id: 7,
             expires: 1_000,
             key: KEY.into(),
+            secret_id: "AKID:with:colons".into(),
         }
     }
 
@@ -169,10 +195,14 @@ mod tests {
                 key: "tcmpp/ffffffffffffffffffffffffffffffff.zip".into(),
                 ..claims()
             },
+            Claims {
+                secret_id: "AKIDother".into(),
+                ..claims()
+            },
         ] {
             let id = URL_SAFE_NO_PAD.encode(format!(
-                "{}:{}:{}",
-                forged.account_id, forged.expires, forged.key
+                "{}:{}:{}:{}",
+                forged.account_id, forged.expires, forged.key, forged.secret_id
             ));
             let token = format!("{id}.{}", issued.secret_key);
             assert_eq!(
@@ -235,6 +265,17 @@ mod tests {
         assert_eq!(
             check(SERVER_KEY, &format!("{id}.{secret}"), "key", 0),
             Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_token_of_the_first_format_is_told_apart() {
+        let id = URL_SAFE_NO_PAD.encode(format!("7:1000:{KEY}"));
+        let secret =
+            URL_SAFE_NO_PAD.encode(mac_of(DOMAIN_V1, SERVER_KEY, &id).finalize().into_bytes());
+        assert_eq!(
+            check(SERVER_KEY, &format!("{id}.{secret}"), KEY, 0),
+            Err(TokenError::OldFormat)
         );
     }
 

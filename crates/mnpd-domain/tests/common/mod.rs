@@ -154,6 +154,7 @@ impl Env {
             work: Arc::new(Notify::new()),
             caller: Caller {
                 account_id: boot.account.id,
+                secret_id: boot.key.key.secret_id.clone(),
                 user: "tester".into(),
             },
             platform_id: boot.platform.platform_id,

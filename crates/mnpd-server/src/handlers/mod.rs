@@ -82,6 +82,28 @@ pub fn handler_of(action: Action) -> Option<Handler> {
     Some(handler)
 }
 
+/// The action whose rate-limit bucket `action` counts against. The API
+/// names some operations twice (an older and a newer name, or a platform
+/// and a manager view); both names run the same service call, so they
+/// share one bucket, else a caller would get twice the limit by
+/// alternating them.
+pub fn operation_of(action: Action) -> Action {
+    use Action as A;
+    match action {
+        A::DescribeMNPManagerList => A::DescribeMNPList,
+        A::DescribeMNP | A::DescribeMNPManagerDetail => A::DescribeMNPDetail,
+        A::ModifyMNPStatusOffline => A::RemoveMNP,
+        A::DescribeMNPBoard => A::DescribeMNPAllStageVersions,
+        A::CreatePlatformAudit => A::CreateMNPApproval,
+        A::ModifyPlatformAuditStatus => A::ProcessMNPApproval,
+        A::DescribeApplicationMNPVersionAuditList => A::DescribeMNPApprovalList,
+        A::CreateOnlineApply => A::ReleaseMNPVersion,
+        A::ModifyOnlineVersion => A::RollbackMNPVersion,
+        A::DescribeOfflineMNPPackage => A::DescribeMNPOfflinePackageURL,
+        other => other,
+    }
+}
+
 /// `{"Result": true}`, the answer of actions that only change state.
 pub(crate) fn ok_result() -> mnpd_api::model::BooleanInfo {
     mnpd_api::model::BooleanInfo { result: Some(true) }
@@ -99,5 +121,24 @@ pub(crate) fn encode<T: Serialize>(response: &T) -> Result<Map<String, Value>, A
             "response encoded as {other}, not an object"
         ))),
         Err(e) => Err(ApiError::Internal(format!("encoding the response: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shared bucket belongs to an implemented action that is its own
+    /// operation, so every alias chain ends in one step.
+    #[test]
+    fn aliases_share_the_bucket_of_an_implemented_action() {
+        for action in Action::ALL.iter().copied() {
+            let operation = operation_of(action);
+            if operation != action {
+                assert!(handler_of(action).is_some(), "{}", action.name());
+                assert!(handler_of(operation).is_some(), "{}", operation.name());
+                assert_eq!(operation_of(operation), operation, "{}", action.name());
+            }
+        }
     }
 }

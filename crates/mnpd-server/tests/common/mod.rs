@@ -125,6 +125,8 @@ pub async fn start_with(
         package_url_ttl_secs: 600,
         upload_ttl_secs: 600,
         max_upload_bytes: 2048,
+        upload_time_limit: std::time::Duration::from_secs(600),
+        upload_min_rate: 1024,
         gateway: GatewaySettings {
             regions: vec!["ap-guangzhou".into()],
             max_body_bytes: 64 * 1024,
