@@ -60,6 +60,15 @@ def test_json_logs_carry_the_request_id_of_every_request(server_factory):
     assert s.creds.secret_key not in text
 
 
+def test_text_logs_in_a_file_carry_no_colour_codes(server_factory):
+    # Colour is for a terminal; the harness sends stderr to a file.
+    s = server_factory.new()
+    s.api().call("DescribeMNPList", {"Offset": 0, "Limit": 1, "PlatformId": s.platform_id})
+    text = s.log_path.read_text()
+    assert "INFO" in text, text[-2000:]
+    assert "\x1b[" not in text, f"ANSI escape codes in a log file: {text[:300]!r}"
+
+
 def test_metrics_count_what_the_sdk_did(server, api):
     status, before = get(server, "/metrics")
     assert status == 200

@@ -129,3 +129,23 @@ def test_sigterm_lets_an_in_flight_request_finish(server_factory, packages, file
     second = server_factory.restart(first)
     data = second.api().wait_task(outcome["task"])
     assert data["TaskStatus"] == TASK_SUCCEEDED and data["TaskMsg"] == "Success", data
+
+
+def test_bootstrap_settings_ignored_on_a_used_store_are_named(server_factory):
+    first = server_factory.new()
+    first.stop()
+    # The same settings again (an ordinary restart): nothing to say.
+    again = server_factory.restart(first)
+    assert "ignored" not in again.log_path.read_text()
+    again.stop()
+    # Other bootstrap credentials on the same store: said at start, with
+    # what to do instead.
+    other = server_factory.new(data_dir=first.data_dir, platform_id=first.platform_id)
+    log = other.log_path.read_text()
+    assert ("MNPD_BOOTSTRAP_SECRET_ID, MNPD_BOOTSTRAP_SECRET_KEY, MNPD_BOOTSTRAP_PLATFORM_ID "
+            "ignored") in log, log[-2000:]
+    assert "mnpd admin key create" in log and "empty --data-dir" in log, log[-2000:]
+    harness.expect_error(
+        lambda: other.api().call("DescribeMNPList", {"Offset": 0, "Limit": 1,
+                                                     "PlatformId": first.platform_id}),
+        "AuthFailure.SecretIdNotFound")

@@ -91,8 +91,10 @@ impl S3Settings {
     /// Bucket and prefix from `s3://bucket/prefix`, everything else from the
     /// environment:
     ///
-    /// - `MNPD_S3_ENDPOINT`: an S3-compatible server (unset: AWS);
-    /// - `MNPD_S3_REGION` (default `us-east-1`);
+    /// - `MNPD_S3_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`, else
+    ///   `AWS_ENDPOINT_URL`: an S3-compatible server (unset: AWS);
+    /// - `MNPD_S3_REGION`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`
+    ///   (default `us-east-1`);
     /// - `MNPD_S3_ACCESS_KEY_ID`, else `AWS_ACCESS_KEY_ID` (required);
     /// - `MNPD_S3_SECRET_ACCESS_KEY`, else `AWS_SECRET_ACCESS_KEY` (required);
     /// - `MNPD_S3_PATH_STYLE` (default: true when an endpoint is set);
@@ -118,8 +120,16 @@ impl S3Settings {
             )));
         }
         let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let endpoint = var("MNPD_S3_ENDPOINT").map(|e| e.trim().trim_end_matches('/').to_string());
-        let region = var("MNPD_S3_REGION").unwrap_or_else(|| "us-east-1".into());
+        // The AWS tools' own names are read too, in their order of
+        // precedence, so that an environment set up for them works as is.
+        let endpoint = var("MNPD_S3_ENDPOINT")
+            .or_else(|| var("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| var("AWS_ENDPOINT_URL"))
+            .map(|e| e.trim().trim_end_matches('/').to_string());
+        let region = var("MNPD_S3_REGION")
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into());
         let access_key_id = var("MNPD_S3_ACCESS_KEY_ID")
             .or_else(|| var("AWS_ACCESS_KEY_ID"))
             .ok_or_else(|| {
@@ -667,6 +677,45 @@ mod tests {
         )
         .unwrap();
         assert!(!s.path_style && s.allow_http);
+    }
+
+    #[test]
+    fn settings_from_the_aws_tools_variables() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let vars: Vec<(&str, &str)> = keys.iter().chain(extra).copied().collect();
+            S3Settings::from_url_with_env("s3://bucket", env(&vars)).unwrap()
+        };
+        let s = with(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000/"),
+            ("AWS_REGION", "ap-singapore"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ]);
+        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s.region, "ap-singapore");
+        assert!(s.path_style && s.allow_http);
+        let s = with(&[
+            ("AWS_ENDPOINT_URL", "http://generic:9000"),
+            ("AWS_ENDPOINT_URL_S3", "http://s3-only:9000"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ]);
+        assert_eq!(s.endpoint.as_deref(), Some("http://s3-only:9000"));
+        assert_eq!(s.region, "eu-west-1");
+        let s = with(&[
+            ("AWS_ENDPOINT_URL", "http://aws:9000"),
+            ("MNPD_S3_ENDPOINT", "http://mnpd:9000"),
+            ("AWS_REGION", "ap-singapore"),
+            ("MNPD_S3_REGION", "ap-guangzhou"),
+        ]);
+        assert_eq!(
+            s.endpoint.as_deref(),
+            Some("http://mnpd:9000"),
+            "MNPD_ names win"
+        );
+        assert_eq!(s.region, "ap-guangzhou", "MNPD_ names win");
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl ApiError {
             ),
             ApiError::CredentialScope { date, service, expected_date } => (
                 C::AuthFailureInvalidAuthorization,
-                format!("the Credential scope is {date}/{service}; sign with the UTC date of X-TC-Timestamp ({expected_date}) and the service tcmpp"),
+                format!("the Credential scope is {date}/{service}; sign with the UTC date of X-TC-Timestamp ({expected_date}) and the service tcmpp (or the endpoint's first label, as the Node SDK does)"),
             ),
             ApiError::NulCharacter(field) => (
                 nul_code(field),

@@ -172,7 +172,15 @@ async fn process(
     }
     if let Some((date, service)) = wire.proof.credential_scope() {
         let expected = mnpd_wire::utc_date(wire.timestamp);
-        if date != expected || service != mnpd_api::SERVICE {
+        // An SDK pointed at a custom endpoint may sign with the service it
+        // reads off that endpoint (the Node SDK does); the key is still
+        // derived from the scope, so the signature proves the same scope.
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let endpoint_service = host.map(mnpd_wire::endpoint_service);
+        if date != expected || (service != mnpd_api::SERVICE && Some(service) != endpoint_service) {
             return Err(ApiError::CredentialScope {
                 date: date.to_string(),
                 service: service.to_string(),

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
 pub use error::WireError;
+pub use tc3::endpoint_service;
 
 /// The service name this server signs for in [`sign_tc3_post`]'s credential
 /// scope (`SECRETID/DATE/tcmpp/tc3_request`).

@@ -17,6 +17,12 @@
 //!   hand-written examples sign `x-tc-action:describeinstances`); the Python
 //!   SDK signs `content-type` and `host` verbatim. Both forms are accepted: the
 //!   lowercased form always, the verbatim form as well when it differs.
+//! * The `host` value: the Node SDK signs the URL's host name without its
+//!   port while sending `Host` with it, so at an address with a port (every
+//!   local mnpd) its signature covers `127.0.0.1` for a `Host:
+//!   127.0.0.1:9080`. Each form above is also tried with the port taken
+//!   off; the host name itself must still be the one the request was sent
+//!   to (docs/security.md).
 
 use sha2::{Digest, Sha256};
 
@@ -103,6 +109,18 @@ pub(crate) fn decode(req: &IncomingRequest<'_>) -> Result<WireRequest, WireError
     if variants[0] != signed_values {
         variants.push(signed_values);
     }
+    if let Some(host) = auth.header_names.iter().position(|n| n == "host") {
+        let portless: Vec<Vec<Vec<u8>>> = variants
+            .iter()
+            .filter_map(|values| {
+                let name = host_without_port(&values[host])?;
+                let mut values = values.clone();
+                values[host] = name.to_vec();
+                Some(values)
+            })
+            .collect();
+        variants.extend(portless);
+    }
     let strings_to_sign = variants
         .iter()
         .map(|values| {
@@ -146,6 +164,28 @@ pub(crate) fn decode(req: &IncomingRequest<'_>) -> Result<WireRequest, WireError
             },
         },
     })
+}
+
+/// `host[:port]` without its port, or `None` when there is no port.
+/// Bracketed IPv6 literals keep their brackets, as a URL's host name does.
+fn host_without_port(host: &[u8]) -> Option<&[u8]> {
+    let colon = host.iter().rposition(|&b| b == b':')?;
+    let (name, port) = (&host[..colon], &host[colon + 1..]);
+    let bracketed_v6 = name.first() == Some(&b'[') && name.last() == Some(&b']');
+    let unbracketed_v6 = !bracketed_v6 && name.contains(&b':');
+    if name.is_empty() || port.is_empty() || unbracketed_v6 || !port.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    Some(name)
+}
+
+/// The service an SDK signs with when it derives it from the endpoint, as
+/// the Node SDK does: the endpoint (the `Host` value, port included) up to
+/// its first dot. `tcmpp.example.test:9080` gives `tcmpp`, `127.0.0.1:9080`
+/// gives `127`, `localhost:9080` gives itself.
+pub fn endpoint_service(host: &str) -> &str {
+    host.split('.').next().unwrap_or(host)
 }
 
 pub(crate) fn canonical_request(
@@ -492,5 +532,31 @@ mod tests {
             c,
             b"POST\n/\n\ncontent-type:application/json\nhost:h:1\n\ncontent-type;host\nabc"
         );
+    }
+
+    #[test]
+    fn host_names_without_their_port() {
+        let cases: [(&str, Option<&str>); 8] = [
+            ("127.0.0.1:9080", Some("127.0.0.1")),
+            ("tcmpp.example.test:443", Some("tcmpp.example.test")),
+            ("[::1]:9080", Some("[::1]")),
+            ("localhost", None),
+            ("[::1]", None),
+            ("::1", None),
+            ("host:", None),
+            ("host:80a", None),
+        ];
+        for (host, want) in cases {
+            let got = host_without_port(host.as_bytes()).map(|h| std::str::from_utf8(h).unwrap());
+            assert_eq!(got, want, "{host}");
+        }
+    }
+
+    #[test]
+    fn service_read_off_an_endpoint() {
+        assert_eq!(endpoint_service("tcmpp.example.test:9080"), "tcmpp");
+        assert_eq!(endpoint_service("127.0.0.1:9080"), "127");
+        assert_eq!(endpoint_service("localhost:9080"), "localhost:9080");
+        assert_eq!(endpoint_service("[::1]:9080"), "[::1]:9080");
     }
 }

@@ -1,6 +1,6 @@
 //! `mnpd serve`: wiring and lifetime of the server process.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +23,12 @@ pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MNPD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal: a log file or a
+    // collector would store them as noise. NO_COLOR (no-color.org) wins.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -392,6 +396,12 @@ async fn bootstrap(
         ..
     }) = created
     else {
+        let given = env("MNPD_BOOTSTRAP_SECRET_ID");
+        if let Some(note) = ignored_bootstrap_note(&admin, given.as_deref(), &args.data_dir).await?
+        {
+            eprintln!("{note}");
+            tracing::warn!("{note}");
+        }
         return Ok(());
     };
     println!("mnpd: first start, created an account");
@@ -414,6 +424,41 @@ async fn bootstrap(
     println!("  PlatformId {}", platform.platform_id);
     println!("  TeamId     {}", team.team_id);
     Ok(())
+}
+
+/// What to tell an operator whose `MNPD_BOOTSTRAP_*` settings were not
+/// used because the store already had keys; nothing when the given key is
+/// already there (a restart with the same settings).
+async fn ignored_bootstrap_note(
+    admin: &Admin,
+    given_secret_id: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<Option<String>> {
+    let names = [
+        "MNPD_BOOTSTRAP_SECRET_ID",
+        "MNPD_BOOTSTRAP_SECRET_KEY",
+        "MNPD_BOOTSTRAP_PLATFORM_ID",
+    ];
+    let set: Vec<&str> = names
+        .into_iter()
+        .filter(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()))
+        .collect();
+    if set.is_empty() {
+        return Ok(None);
+    }
+    if let Some(id) = given_secret_id {
+        if admin.list_keys().await?.iter().any(|k| k.secret_id == id) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(format!(
+        "mnpd: {} ignored: the store already has an account, and these apply only to the \
+         first start of an empty one. Use the credentials made then (see {}), add a key \
+         with `mnpd admin key create --of EXISTING_SECRET_ID --secret-id ID --secret-key KEY`, \
+         or start on an empty --data-dir (or database)",
+        set.join(", "),
+        data_dir.join(CREDENTIALS_FILE).display()
+    )))
 }
 
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
