@@ -7,12 +7,15 @@
 //! sweep is collected by another. Sweeps are safe to run concurrently:
 //! deleting a package twice is harmless, and each task is marked once.
 //!
-//! A request storing the same content at the very moment of the sweep may
-//! record its task just after the check and lose the package; its worker
-//! then fails the task with "the stored package could not be read; create
-//! the version again". Content that failed validation fails again anyway,
-//! so this only matters for failures of another kind (an interrupted
-//! server, a version number taken meanwhile).
+//! A request storing the same content during a sweep may have committed
+//! the package before the check and record its task after it, so that the
+//! sweep deletes a package its task names. The request keeps a second name
+//! for its bytes (a hard link in the staging folder) until the task is
+//! recorded, then checks the package is still stored and stores it again if
+//! not (`Versions::create`). What is left is a sweep whose check comes
+//! before the task's record and whose delete comes after that re-check,
+//! microseconds apart on both sides; its worker then fails the task with
+//! "the stored package could not be read; create the version again".
 
 use std::sync::Arc;
 use std::time::Duration;

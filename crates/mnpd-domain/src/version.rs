@@ -137,11 +137,17 @@ impl Versions {
             Some(uploads) => uploads.package_of(caller, &req.file_url).await?,
             None => None,
         };
-        let fetched = match uploaded {
-            Some(package) => Fetched {
-                size: package.size,
-                sha256: package.sha256,
-            },
+        // An upload keeps its package until its TTL; a download keeps a
+        // second name for its bytes until the task is recorded (see
+        // `still_stored`).
+        let (fetched, kept) = match uploaded {
+            Some(package) => (
+                Fetched {
+                    size: package.size,
+                    sha256: package.sha256,
+                },
+                None,
+            ),
             None => self.download(&req.file_url).await?,
         };
 
@@ -166,6 +172,9 @@ impl Versions {
             let check = |live: &[String]| must_exceed(&number, live);
             match self.tasks.insert_task_checked(&task, &check).await {
                 Ok(()) => {
+                    if let Some(kept) = &kept {
+                        self.still_stored(kept, &task.sha256).await?;
+                    }
                     self.work.notify_waiters();
                     self.work.notify_one();
                     return Ok(task.task_id);
@@ -190,8 +199,26 @@ impl Versions {
         ))
     }
 
-    /// Downloads `file_url` into the blob store.
-    async fn download(&self, file_url: &str) -> Result<Fetched, DomainError> {
+    /// The package of a task just recorded is in the blob store: stored
+    /// again from `kept` if the collector of failed tasks' packages removed
+    /// the same content between the commit and the task's record (the task
+    /// was not yet there to keep it).
+    async fn still_stored(&self, kept: &StagedFile, sha256: &str) -> Result<(), DomainError> {
+        if self.blobs.exists(sha256).await? {
+            return Ok(());
+        }
+        tracing::warn!(
+            sha256,
+            "package collected while its task was being recorded; storing it again"
+        );
+        self.blobs.commit(&kept.0, sha256).await?;
+        Ok(())
+    }
+
+    /// Downloads `file_url` into the blob store; also returns a second name
+    /// for the same bytes in the staging folder (a hard link, no copy),
+    /// removed when dropped, or `None` where the file system has no links.
+    async fn download(&self, file_url: &str) -> Result<(Fetched, Option<StagedFile>), DomainError> {
         let staged = self.blobs.staging_path();
         // Removed however this request ends, a dropped connection included;
         // after the commit the path no longer exists.
@@ -207,11 +234,19 @@ impl Versions {
                 FetchError::BadUrl(m) | FetchError::Failed(m) => DomainError::DownloadFailed(m),
                 FetchError::Local(m) => DomainError::Internal(m),
             })?;
+        let kept_path = self.blobs.staging_path();
+        let kept = match tokio::fs::hard_link(&staged, &kept_path).await {
+            Ok(()) => Some(StagedFile(kept_path)),
+            Err(e) => {
+                tracing::debug!(error = %e, "no second name for a staged package");
+                None
+            }
+        };
         if let Err(e) = self.blobs.commit(&staged, &fetched.sha256).await {
             let _ = tokio::fs::remove_file(&staged).await;
             return Err(e.into());
         }
-        Ok(fetched)
+        Ok((fetched, kept))
     }
 
     /// DescribeMNPVersion: the task of this platform with that id.

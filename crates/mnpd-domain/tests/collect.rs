@@ -83,3 +83,82 @@ async fn the_runner_wakes_the_collector_when_it_fails_a_task() {
     let woken = tokio::time::timeout(Duration::from_secs(1), failures.notified()).await;
     assert!(woken.is_ok(), "a failure wakes the collector");
 }
+
+/// Blob storage whose first commit is followed at once by a delete of the
+/// same content: a sweep landing between a request's commit and the
+/// record of its task.
+struct SweptAfterCommit {
+    inner: Arc<dyn BlobStore>,
+    swept: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for SweptAfterCommit {
+    fn staging_path(&self) -> std::path::PathBuf {
+        self.inner.staging_path()
+    }
+    async fn commit(
+        &self,
+        staged: &std::path::Path,
+        sha256: &str,
+    ) -> mnpd_domain::store::StoreResult<()> {
+        self.inner.commit(staged, sha256).await?;
+        if !self.swept.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.inner.delete(sha256).await?;
+        }
+        Ok(())
+    }
+    async fn exists(&self, sha256: &str) -> mnpd_domain::store::StoreResult<bool> {
+        self.inner.exists(sha256).await
+    }
+    async fn open_local(
+        &self,
+        sha256: &str,
+    ) -> mnpd_domain::store::StoreResult<mnpd_domain::store::LocalBlob> {
+        self.inner.open_local(sha256).await
+    }
+    async fn delete(&self, sha256: &str) -> mnpd_domain::store::StoreResult<()> {
+        self.inner.delete(sha256).await
+    }
+    async fn list(&self) -> mnpd_domain::store::StoreResult<Vec<String>> {
+        self.inner.list().await
+    }
+    async fn clean_staging(&self, older_than_secs: u64) -> mnpd_domain::store::StoreResult<u64> {
+        self.inner.clean_staging(older_than_secs).await
+    }
+    async fn read(
+        &self,
+        sha256: &str,
+        range: Option<(u64, u64)>,
+    ) -> mnpd_domain::store::StoreResult<mnpd_domain::store::BlobStream> {
+        self.inner.read(sha256, range).await
+    }
+    async fn ping(&self) -> mnpd_domain::store::StoreResult<()> {
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn a_package_collected_before_its_task_is_recorded_is_stored_again() {
+    let env = Env::new().await;
+    let swept: Arc<dyn BlobStore> = Arc::new(SweptAfterCommit {
+        inner: env.blobs.clone(),
+        swept: Default::default(),
+    });
+    let task_id = env
+        .versions_on(swept)
+        .create(&env.caller, env.request("1.0.0", "good.zip"))
+        .await
+        .unwrap();
+    let sha256 = env.task(&task_id).await.sha256;
+    assert!(
+        env.blobs.exists(&sha256).await.unwrap(),
+        "the package of a recorded task must be stored"
+    );
+    assert!(env.run_once("w").await);
+    assert_eq!(env.task(&task_id).await.status, TaskStatus::Succeeded);
+    let staging: Vec<_> = std::fs::read_dir(env.dir.path().join("tmp"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(staging.is_empty(), "staging files left: {staging:?}");
+}

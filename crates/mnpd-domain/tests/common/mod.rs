@@ -208,6 +208,11 @@ impl Env {
     }
 
     pub fn versions(&self) -> Versions {
+        self.versions_on(self.blobs.clone())
+    }
+
+    /// Versions over other blob storage (a wrapper of `blobs`).
+    pub fn versions_on(&self, blobs: Arc<dyn BlobStore>) -> Versions {
         let fetcher = Fetcher::new(FetchLimits {
             max_bytes: MAX_PACKAGE_BYTES,
             connect_timeout: Duration::from_secs(2),
@@ -217,7 +222,7 @@ impl Env {
         .unwrap();
         Versions::new(
             self.store.clone(),
-            self.blobs.clone(),
+            blobs,
             fetcher,
             self.clock.clone(),
             self.work.clone(),
