@@ -84,6 +84,15 @@ pub struct ServeArgs {
     /// Largest package CreateMNPVersion accepts, in bytes.
     #[arg(long, env = "MNPD_MAX_PACKAGE_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_package_bytes: u64,
+    /// Largest central directory (the list of a package's entries with their
+    /// names) a package may declare, in bytes; it bounds the memory one
+    /// validation takes, however many or long the names are.
+    #[arg(
+        long,
+        env = "MNPD_MAX_ZIP_DIRECTORY_BYTES",
+        default_value_t = mnpd_package::DEFAULT_MAX_DIRECTORY_BYTES
+    )]
+    pub max_zip_directory_bytes: u64,
     /// Seconds a package download may take in all.
     #[arg(long, env = "MNPD_DOWNLOAD_TIMEOUT", default_value_t = 60)]
     pub download_timeout: u64,

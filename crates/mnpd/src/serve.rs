@@ -166,7 +166,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 owner: format!("mnpd-{}", uuid_like()),
                 lease_secs: args.task_lease_secs.max(5),
                 max_attempts: 3,
-                package_limits: mnpd_package::Limits::default(),
+                package_limits: mnpd_package::Limits {
+                    max_directory_bytes: args.max_zip_directory_bytes,
+                    ..mnpd_package::Limits::default()
+                },
                 poll: Duration::from_secs(2),
             },
         )
