@@ -106,7 +106,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         total_timeout: Duration::from_secs(args.download_timeout.max(1)),
         max_redirects: 5,
         policy: mnpd_fetch::AddressPolicy {
-            deny_private: args.fetch_deny_private,
+            private: mnpd_fetch::PrivateNetworks::for_listener(
+                args.listen.ip(),
+                args.fetch_allow_private,
+                args.fetch_deny_private,
+            ),
             allowed_hosts: (!args.fetch_allow_hosts.is_empty())
                 .then(|| args.fetch_allow_hosts.clone()),
         },
