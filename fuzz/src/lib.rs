@@ -20,6 +20,7 @@ pub fn small_limits(selector: usize) -> Limits {
     match selector % 4 {
         0 => Limits {
             max_entries: 8,
+            max_directory_bytes: 4 * 1024,
             max_total_uncompressed: 16 * 1024,
             max_entry_uncompressed: 4 * 1024,
             max_ratio: 4,
@@ -28,6 +29,7 @@ pub fn small_limits(selector: usize) -> Limits {
         },
         1 => Limits {
             max_entries: 1,
+            max_directory_bytes: 256,
             max_total_uncompressed: 64,
             max_entry_uncompressed: 64,
             max_ratio: 1,
@@ -36,6 +38,7 @@ pub fn small_limits(selector: usize) -> Limits {
         },
         2 => Limits {
             max_entries: 0,
+            max_directory_bytes: 0,
             max_total_uncompressed: 0,
             max_entry_uncompressed: 0,
             max_ratio: 0,
@@ -45,6 +48,7 @@ pub fn small_limits(selector: usize) -> Limits {
         // Laxer than the default in every way.
         _ => Limits {
             max_entries: 20_000,
+            max_directory_bytes: 16 * 1024 * 1024,
             max_total_uncompressed: 512 * 1024 * 1024,
             max_entry_uncompressed: 128 * 1024 * 1024,
             max_ratio: 2000,

@@ -4,6 +4,7 @@ task."""
 
 import threading
 import time
+import json
 import urllib.parse
 
 import pytest
@@ -428,6 +429,38 @@ def test_broken_package_fails_with_a_useful_message(api, packages, broken_packag
                                             intro=broken.name))
     assert good["TaskStatus"] == TASK_SUCCEEDED and good["TaskMsg"] == "Success", (
         f"{name}: 1.0.0 with a good package after the failure gave {good}")
+
+
+COLLIDING = {
+    # extra entries, and the names (or name prefixes) TaskMsg must quote
+    "case": ({"App.json": b"{}"}, ("app.json", "App.json")),
+    "nfc-nfd": ({"images/caf\u00e9.png": b"a", "images/cafe\u0301.png": b"b"},
+                ("images/caf\u00e9.png",)),
+    "trailing-dot": ({"app.js.": b"x"}, ("app.js", "app.js.")),
+    "trailing-space": ({"app.js ": b"x"}, ("app.js", "app.js ")),
+    "file-and-folder": ({"Pages/index": b"a file"}, ("Pages/index", "pages/index/")),
+}
+
+
+@pytest.mark.parametrize("case", COLLIDING, ids=COLLIDING.keys())
+def test_names_that_collide_ignoring_case_fail_naming_both(api, packages, case):
+    """Names a case-insensitive or normalisation-insensitive file system
+    extracts to one path: the device could run a file other than the one
+    validated. TaskMsg quotes both entries and says what to do."""
+    extra, culprits = COLLIDING[case]
+    files = harness.mini_program_files()
+    files.update(extra)
+    # Without folder entries, so that "Pages/index" meets the folder that
+    # "pages/index/index.js" implies, not an entry "Pages/".
+    url = packages.fresh_url(harness.zip_bytes(files, dirs=False))
+    data = api.wait_task(api.create_version(api.create_mnp(), "1.0.0", url))
+    msg = data.get("TaskMsg") or ""
+    assert data["TaskStatus"] == TASK_FAILED, f"{case}: {data}"
+    for name in culprits:
+        # An opening quote, then the name (or the start of one inside it).
+        quoted = json.dumps(name, ensure_ascii=False)[:-1]
+        assert quoted in msg, f"{case}: TaskMsg should quote {quoted}: {msg!r}"
+    assert "case-insensitive" in msg and "rename one of them" in msg, msg
 
 
 def test_failed_task_does_not_block_lower_versions(api, mnp_id, packages):

@@ -4,7 +4,9 @@ CreateMNPVersion.
 `CreateMNPVersion` makes the server fetch a URL the caller chose: a request
 forgery vector. Link-local and cloud metadata addresses are never fetched
 from, however they are spelled or reached (redirects included);
-`--fetch-deny-private` refuses loopback and private addresses too, and
+loopback and private addresses are refused by a server listening beyond
+loopback unless `--fetch-allow-private` (failures there then read alike,
+whatever happened), and always under `--fetch-deny-private`; and
 `--fetch-allow-hosts` limits FileUrl to a list of hosts. A refusal is
 `FailedOperation.FileDownloadFailed` whose message says the address (or
 host) is not allowed, answered at once.
@@ -38,6 +40,8 @@ from harness import expect_error
 
 DOWNLOAD_FAILED = "FailedOperation.FileDownloadFailed"
 NOT_ALLOWED = "not allowed"
+# How any failure at a loopback or private address is told.
+UNTOLD = "no package was fetched from this loopback or private address"
 TIMEOUT = 3  # --download-timeout of the slow-server tests
 # How much later than the timeout an answer may come (a debug build, 2 cores).
 MARGIN = 2.5
@@ -176,8 +180,10 @@ class Hostile:
             conn.sendall(ok + data)
         elif kind == "redirect":
             to = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["to"][0]
+            # One request per connection: a client following a chain of
+            # redirects here must not wait on this one for the next.
             conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {to}\r\n"
-                         f"Content-Length: 0\r\n\r\n".encode())
+                         f"Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
         else:
             conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
 
@@ -343,22 +349,27 @@ def test_metadata_address_embedded_in_ipv6_is_refused(server, url):
     "http://100.100.100.200/",
     "http://2852039166/",
 ])
-def test_redirect_to_metadata_is_refused(server, file_server, target):
-    """An allowed (loopback) file server answering 302 to a metadata
-    address: the redirect is checked like the first URL."""
-    url = file_server.url("/goto?" + urllib.parse.urlencode({"to": target}))
+def test_redirect_to_metadata_is_refused(server, file_server, public_hostile, target):
+    """An allowed file server answering 302 to a metadata address: the
+    redirect is checked like the first URL. From a public address the
+    refusal says so; from a loopback one (allowed, as mnpd listens on
+    loopback) it is told like any failure there, which reveals nothing of
+    what that server answered."""
+    url = public_hostile.url("/redirect?" + urllib.parse.urlencode({"to": target}))
     refused(server, url, NOT_ALLOWED)
+    assert any(p.startswith("/redirect") for p in public_hostile.requests)
+    url = file_server.url("/goto?" + urllib.parse.urlencode({"to": target}))
+    refused(server, url, UNTOLD)
     parts = urllib.parse.urlsplit(url)
     assert file_server.hits[f"{parts.path}?{parts.query}"] >= 1, (
         "the allowed first hop was never asked")
 
 
-def test_redirect_chain_ending_at_metadata_is_refused(server, file_server,
-                                                     loopback_hostile):
+def test_redirect_chain_ending_at_metadata_is_refused(server, public_hostile):
     # Two allowed hops, then the metadata address.
-    last = loopback_hostile.url("/redirect?" + urllib.parse.urlencode(
+    last = public_hostile.url("/redirect?" + urllib.parse.urlencode(
         {"to": "http://169.254.169.254/latest/meta-data/"}))
-    url = file_server.url("/goto?" + urllib.parse.urlencode({"to": last}))
+    url = public_hostile.url("/redirect?" + urllib.parse.urlencode({"to": last}))
     refused(server, url, NOT_ALLOWED)
 
 
@@ -483,8 +494,78 @@ def test_allow_hosts_allows_the_listed_host(factory, file_server, packages):
     port, name = file_server.port, packages.mini_program_name
     refused(s, f"http://localhost:{port}/files/{name}", NOT_ALLOWED)
     refused(s, f"http://[::1]:{port}/files/{name}", NOT_ALLOWED)
+    # From the loopback host the refusal is told like any failure there.
     refused(s, file_server.url("/goto?" + urllib.parse.urlencode(
-        {"to": f"http://localhost:{port}/files/{name}"})), NOT_ALLOWED)
+        {"to": f"http://localhost:{port}/files/{name}"})), UNTOLD)
+
+
+# ---------------------------------------------------------------------------
+# 3b. A server that listens beyond loopback: private networks are refused
+#     unless --fetch-allow-private, and failures there are told alike
+# ---------------------------------------------------------------------------
+
+
+class EverywhereServer(harness.MnpdServer):
+    """mnpd listening on 0.0.0.0 (every address of the machine); the tests
+    still reach it on 127.0.0.1."""
+
+    def command(self, port: int) -> list[str]:
+        cmd = super().command(port)
+        cmd[cmd.index("--listen") + 1] = f"0.0.0.0:{port}"
+        return cmd
+
+
+def everywhere(factory, *extra: str) -> harness.MnpdServer:
+    creds = harness.new_credentials()
+    n = len(factory.servers) + 1
+    s = EverywhereServer(
+        factory.root / f"everywhere-{n}", secret_id=creds.secret_id,
+        secret_key=creds.secret_key, platform_id=harness.new_platform_id(),
+        extra_args=("--rate-limit", "10000") + extra,
+        log_path=factory.root / f"everywhere-{n}.log")
+    factory.servers.append(s)
+    return s.start()
+
+
+def test_listening_beyond_loopback_refuses_private_by_default(factory, file_server, packages):
+    s = everywhere(factory)
+    port, name = file_server.port, packages.mini_program_name
+    before = file_server.hit_count(packages.mini_program)
+    for url in [packages.mini_program, f"http://localhost:{port}/files/{name}",
+                "http://10.0.0.1/pkg.zip", "http://192.168.1.1/pkg.zip",
+                "http://[fd00::1]/pkg.zip"]:
+        refused(s, url, NOT_ALLOWED, "--fetch-allow-private")
+    assert file_server.hit_count(packages.mini_program) == before, "a loopback server was reached"
+
+
+def internal_failure(server, url: str) -> str:
+    """The FileDownloadFailed message for `url`, without the URL itself."""
+    e = refused(server, url, UNTOLD, within=15)
+    msg = e.get_message()
+    assert " failed: " in msg, msg
+    return msg.split(" failed: ", 1)[1]
+
+
+def test_internal_failures_are_told_alike(factory, file_server, packages, loopback_hostile):
+    """With --fetch-allow-private, a closed port, a 404, a 500, a body cut
+    short and a stall on loopback all read the same: FileUrl cannot map
+    what listens behind mnpd. What is there is still fetched."""
+    s = everywhere(factory, "--fetch-allow-private", "--download-timeout", str(TIMEOUT))
+    api = s.api()
+    api.version_succeeds(api.create_mnp(), "1.0.0", packages.mini_program)
+    urls = {
+        "closed port": f"http://127.0.0.1:{harness.refused_port()}/pkg.zip",
+        "404": file_server.url("/status/404"),
+        "missing file": file_server.url("/files/no-such-file.zip"),
+        "500": file_server.url("/status/500"),
+        "cut short": file_server.url(f"/truncated/{packages.mini_program_name}"),
+        "stall": loopback_hostile.url("/stall/pkg.zip"),
+    }
+    told = {what: internal_failure(s, url) for what, url in urls.items()}
+    assert len(set(told.values())) == 1, told
+    text = next(iter(told.values()))
+    for detail in ("404", "500", "refused", "connect", "timed out", "within"):
+        assert detail not in text, f"{detail!r} in {text!r}"
 
 
 # ---------------------------------------------------------------------------

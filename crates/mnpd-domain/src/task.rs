@@ -39,6 +39,64 @@ pub struct TaskRunner {
     /// Woken when a task fails, so its package is collected soon
     /// (`collect::FailedPackages`).
     failures: Option<Arc<Notify>>,
+    validators: ValidationThreads,
+}
+
+type ValidationJob = Box<dyn FnOnce() + Send>;
+
+/// Threads that validate packages: one per validation in flight, each kept
+/// for the next validation. A validation holds the names of a central
+/// directory (up to `--max-zip-directory-bytes`, several times over), and
+/// the allocator keeps a thread's heap once that memory is freed: on tokio's
+/// blocking pool, whose threads come and go and are shared with other
+/// work, every validation could leave such a heap behind. Here only as many
+/// threads as validations ever ran at once (the workers) hold one.
+#[derive(Default)]
+struct ValidationThreads {
+    idle: std::sync::Mutex<Vec<std::sync::mpsc::Sender<ValidationJob>>>,
+}
+
+impl ValidationThreads {
+    /// Runs `job` on an idle validation thread, or a new one; Err when the
+    /// job panicked or no thread could be started.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let idle = self.idle.lock().map(|mut idle| idle.pop()).ok().flatten();
+        let thread = match idle {
+            Some(thread) => thread,
+            None => {
+                let (thread, jobs) = std::sync::mpsc::channel::<ValidationJob>();
+                std::thread::Builder::new()
+                    .name("mnpd-validate".into())
+                    .spawn(move || {
+                        while let Ok(job) = jobs.recv() {
+                            job();
+                        }
+                    })
+                    .map_err(|e| format!("no validation thread could be started: {e}"))?;
+                thread
+            }
+        };
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job: ValidationJob = Box::new(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            let _ = done.send(result.map_err(|_| "the validation panicked".to_string()));
+        });
+        thread
+            .send(job)
+            .map_err(|_| "the validation thread is gone".to_string())?;
+        let result = outcome
+            .await
+            .unwrap_or_else(|_| Err("the validation thread is gone".to_string()));
+        if result.is_ok() {
+            if let Ok(mut idle) = self.idle.lock() {
+                idle.push(thread);
+            }
+        }
+        result
+    }
 }
 
 impl TaskRunner {
@@ -58,6 +116,7 @@ impl TaskRunner {
             settings,
             telemetry: Arc::new(NoTelemetry),
             failures: None,
+            validators: ValidationThreads::default(),
         }
     }
 
@@ -208,13 +267,15 @@ impl TaskRunner {
             }
         };
         let limits = self.settings.package_limits.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&blob.path)?;
-            let result = mnpd_package::validate(std::io::BufReader::new(file), &limits);
-            drop(blob);
-            Ok::<_, std::io::Error>(result)
-        })
-        .await;
+        let outcome = self
+            .validators
+            .run(move || {
+                let file = std::fs::File::open(&blob.path)?;
+                let result = mnpd_package::validate(std::io::BufReader::new(file), &limits);
+                drop(blob);
+                Ok::<_, std::io::Error>(result)
+            })
+            .await;
         match outcome {
             Ok(Ok(Ok(manifest))) => Ok(manifest),
             Ok(Ok(Err(e))) => Err(format!("the package is invalid: {e}")),

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use policy::AddressPolicy;
+pub use policy::{AddressPolicy, PrivateNetworks};
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -153,7 +153,10 @@ impl Fetcher {
                 ))
             })?;
         }
-        let outcome = tokio::time::timeout(self.limits.total_timeout, self.stream(url, dest)).await;
+        let shown = redact(&url);
+        let internal = self.reaches_internal(&url).await;
+        let outcome =
+            tokio::time::timeout(self.limits.total_timeout, self.stream(url, &shown, dest)).await;
         let result = match outcome {
             Ok(r) => r,
             Err(_) => Err(FetchError::Failed(format!(
@@ -161,33 +164,69 @@ impl Fetcher {
                 self.limits.total_timeout.as_secs()
             ))),
         };
+        let result = if internal {
+            result.map_err(|e| untold(e, &shown))
+        } else {
+            result
+        };
         if result.is_err() {
             let _ = tokio::fs::remove_file(dest).await;
         }
         result
     }
 
-    async fn stream(&self, url: url::Url, dest: &Path) -> Result<Fetched, FetchError> {
-        let shown = redact(&url);
-        let mut response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| FetchError::Failed(describe(&shown, &e)))?;
+    /// Whether `url` leads to a loopback or private address that this
+    /// fetcher may reach. Only then can a failure's detail tell the caller
+    /// something about the network behind mnpd; refused addresses are never
+    /// contacted, so their refusal says nothing but the policy.
+    async fn reaches_internal(&self, url: &url::Url) -> bool {
+        if self.limits.policy.private != PrivateNetworks::Allowed {
+            return false;
+        }
+        let port = url.port_or_known_default().unwrap_or(80);
+        match url.host() {
+            Some(url::Host::Ipv4(v4)) => policy::is_internal(v4.into()),
+            Some(url::Host::Ipv6(v6)) => policy::is_internal(v6.into()),
+            Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+                .await
+                .is_ok_and(|mut addrs| addrs.any(|a| policy::is_internal(a.ip()))),
+            None => false,
+        }
+    }
+
+    /// A failure of the request, told without detail when it happened at
+    /// an internal address (a redirect may have led there).
+    async fn failed(&self, shown: &str, e: &reqwest::Error) -> FetchError {
+        let detailed = FetchError::Failed(describe(shown, e));
+        match e.url() {
+            Some(at) if self.reaches_internal(at).await => untold(detailed, shown),
+            _ => detailed,
+        }
+    }
+
+    async fn stream(&self, url: url::Url, shown: &str, dest: &Path) -> Result<Fetched, FetchError> {
+        let mut response = match self.client.get(url).send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failed(shown, &e).await),
+        };
+        let internal = response
+            .remote_addr()
+            .is_some_and(|a| policy::is_internal(a.ip()))
+            && self.limits.policy.private == PrivateNetworks::Allowed;
+        let told = |e: FetchError| if internal { untold(e, shown) } else { e };
         let status = response.status();
         if !status.is_success() {
-            return Err(FetchError::Failed(format!(
+            return Err(told(FetchError::Failed(format!(
                 "GET {shown} answered HTTP {status}; FileUrl must answer 200 with the package zip"
-            )));
+            ))));
         }
         let limit = self.limits.max_bytes;
         if let Some(len) = response.content_length() {
             if len > limit {
-                return Err(FetchError::TooLarge {
+                return Err(told(FetchError::TooLarge {
                     limit,
                     declared: Some(len),
-                });
+                }));
             }
         }
         let mut file = tokio::fs::File::create(dest)
@@ -199,7 +238,7 @@ impl Fetcher {
             let chunk = response
                 .chunk()
                 .await
-                .map_err(|e| FetchError::Failed(describe(&shown, &e)))?;
+                .map_err(|e| told(FetchError::Failed(describe(shown, &e))))?;
             let Some(chunk) = chunk else { break };
             size += chunk.len() as u64;
             // Enforced on the bytes actually received: a server may lie in
@@ -222,6 +261,26 @@ impl Fetcher {
             size,
             sha256: hex::encode(hasher.finalize()),
         })
+    }
+}
+
+/// `e` as told about a loopback or private address: a failure in the same
+/// words whether nothing listens there, the connection is refused, the server
+/// answers an error status, stalls or cuts the body short, so that FileUrl
+/// cannot be used to map the network mnpd sits in. A body over the size cap
+/// keeps its code but not the length the server announced.
+fn untold(e: FetchError, shown: &str) -> FetchError {
+    match e {
+        FetchError::Failed(_) => FetchError::Failed(format!(
+            "GET {shown} failed: no package was fetched from this loopback or private address \
+             (mnpd does not say why for internal addresses); check that FileUrl answers 200 \
+             with the package zip, from the mnpd server's machine"
+        )),
+        FetchError::TooLarge { limit, .. } => FetchError::TooLarge {
+            limit,
+            declared: None,
+        },
+        other => other,
     }
 }
 

@@ -3,15 +3,52 @@
 //! allowed addresses are handed to the connector (no DNS-rebinding gap), IP
 //! literals are checked before the request, and every redirect is checked
 //! again.
+//!
+//! Loopback and private networks are where a server's neighbours live
+//! (databases, admin consoles, other services without authentication). They
+//! are refused unless mnpd is reachable from its own machine only, or the
+//! operator allows them; and where they are fetched from, failures there are
+//! told without detail (see `lib.rs`), so that FileUrl cannot map them.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+/// Whether loopback and private addresses may serve packages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PrivateNetworks {
+    /// Refused: the default for a server that listens beyond loopback.
+    #[default]
+    Refused,
+    /// Refused because the operator said so (`--fetch-deny-private`),
+    /// whatever the server listens on.
+    Denied,
+    /// Fetched from: the server listens on loopback only (its callers are
+    /// on its machine already), or the operator allowed it
+    /// (`--fetch-allow-private`).
+    Allowed,
+}
+
+impl PrivateNetworks {
+    /// The setting for a server listening on `listen`: `deny` wins over
+    /// `allow`, and without either only a loopback listener fetches from
+    /// loopback and private addresses (the laptop flow: mnpd and a file
+    /// server side by side).
+    pub fn for_listener(listen: IpAddr, allow: bool, deny: bool) -> Self {
+        if deny {
+            PrivateNetworks::Denied
+        } else if allow || listen.is_loopback() {
+            PrivateNetworks::Allowed
+        } else {
+            PrivateNetworks::Refused
+        }
+    }
+}
+
 /// The outbound policy of the downloader.
 #[derive(Debug, Clone, Default)]
 pub struct AddressPolicy {
-    /// Refuse loopback and private ranges too (production deployments).
-    pub deny_private: bool,
+    /// Loopback and private ranges: refused unless allowed.
+    pub private: PrivateNetworks,
     /// When set, only these hosts (exact, case-insensitive names or IP
     /// literals) may be fetched from.
     pub allowed_hosts: Option<Vec<String>>,
@@ -57,16 +94,48 @@ fn refusal_v4(v4: Ipv4Addr, policy: &AddressPolicy) -> Option<&'static str> {
     if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() {
         return Some("it is not a unicast address");
     }
-    let private = v4.is_loopback()
-        || v4.is_private()
-        // 100.64.0.0/10, carrier-grade NAT
-        || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64);
-    if policy.deny_private && private {
-        return Some(
-            "loopback and private addresses are refused by this server (--fetch-deny-private)",
-        );
+    if private_v4(v4) {
+        return private_refusal(policy);
     }
     None
+}
+
+/// Loopback, RFC 1918 and carrier-grade NAT (100.64.0.0/10) addresses.
+fn private_v4(v4: Ipv4Addr) -> bool {
+    v4.is_loopback() || v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64)
+}
+
+/// Loopback and unique local (fc00::/7) addresses, and IPv6 forms of
+/// private IPv4 ones.
+fn private_v6(v6: Ipv6Addr) -> bool {
+    v6.is_loopback()
+        || (v6.segments()[0] & 0xfe00) == 0xfc00
+        || embedded_ipv4(v6).is_some_and(private_v4)
+}
+
+/// Whether `ip` is on loopback or a private network: what lies there is not
+/// the caller's to learn, so failures to fetch from it are told without
+/// detail.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => private_v4(v4),
+        IpAddr::V6(v6) => private_v6(v6),
+    }
+}
+
+fn private_refusal(policy: &AddressPolicy) -> Option<&'static str> {
+    match policy.private {
+        PrivateNetworks::Allowed => None,
+        PrivateNetworks::Refused => Some(
+            "loopback and private addresses are refused by a server that listens beyond \
+             loopback; serve the package from a public address, or start mnpd with \
+             --fetch-allow-private",
+        ),
+        PrivateNetworks::Denied => Some(
+            "loopback and private addresses are refused by this server (--fetch-deny-private); \
+             serve the package from a public address",
+        ),
+    }
 }
 
 /// Why an address is refused, for the caller's message.
@@ -85,9 +154,8 @@ fn refusal(ip: IpAddr, policy: &AddressPolicy) -> Option<&'static str> {
             if v6.is_unspecified() || v6.is_multicast() {
                 return Some("it is not a unicast address");
             }
-            let private = v6.is_loopback() || (seg[0] & 0xfe00) == 0xfc00;
-            if policy.deny_private && private {
-                return Some("loopback and private addresses are refused by this server (--fetch-deny-private)");
+            if private_v6(v6) {
+                return private_refusal(policy);
             }
             None
         }
@@ -170,9 +238,16 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn allowing_private() -> AddressPolicy {
+        AddressPolicy {
+            private: PrivateNetworks::Allowed,
+            allowed_hosts: None,
+        }
+    }
+
     #[test]
     fn metadata_and_link_local_are_always_refused() {
-        let open = AddressPolicy::default();
+        let open = allowing_private();
         for bad in [
             "169.254.169.254",
             "169.254.0.1",
@@ -202,9 +277,68 @@ mod tests {
     }
 
     #[test]
-    fn private_ranges_are_refused_when_asked() {
+    fn private_networks_follow_the_listener_unless_told() {
+        let loopback = ip("127.0.0.1");
+        let everywhere = ip("0.0.0.0");
+        let lan = ip("192.168.1.10");
+        use PrivateNetworks::*;
+        assert_eq!(
+            PrivateNetworks::for_listener(loopback, false, false),
+            Allowed
+        );
+        assert_eq!(
+            PrivateNetworks::for_listener(ip("::1"), false, false),
+            Allowed
+        );
+        assert_eq!(
+            PrivateNetworks::for_listener(everywhere, false, false),
+            Refused
+        );
+        assert_eq!(
+            PrivateNetworks::for_listener(ip("::"), false, false),
+            Refused
+        );
+        assert_eq!(PrivateNetworks::for_listener(lan, false, false), Refused);
+        assert_eq!(
+            PrivateNetworks::for_listener(everywhere, true, false),
+            Allowed
+        );
+        assert_eq!(PrivateNetworks::for_listener(loopback, false, true), Denied);
+        assert_eq!(
+            PrivateNetworks::for_listener(everywhere, true, true),
+            Denied
+        );
+        // The library's own default is the safe one.
+        assert_eq!(AddressPolicy::default().private, Refused);
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd12::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip(inside)), "{inside}");
+        }
+        for outside in ["93.184.216.34", "172.32.0.1", "2606:2800:220:1::1"] {
+            assert!(!is_internal(ip(outside)), "{outside}");
+        }
+    }
+
+    #[test]
+    fn private_ranges_are_refused_unless_allowed() {
+        let default = AddressPolicy::default();
+        let err = default.check_ip(ip("10.0.0.1")).unwrap_err();
+        assert!(err.contains("--fetch-allow-private"), "{err}");
         let strict = AddressPolicy {
-            deny_private: true,
+            private: PrivateNetworks::Denied,
             allowed_hosts: None,
         };
         for bad in [
@@ -228,7 +362,7 @@ mod tests {
     #[test]
     fn allow_list_is_exact() {
         let p = AddressPolicy {
-            deny_private: false,
+            private: PrivateNetworks::Allowed,
             allowed_hosts: Some(vec!["pkg.example.com".into(), "127.0.0.1".into()]),
         };
         assert!(p.check_host(&url::Host::Domain("PKG.example.com")).is_ok());

@@ -41,8 +41,36 @@ fn ok_body(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A fetcher that may reach the loopback servers of these tests, as mnpd
+/// listening on loopback does.
 fn fetcher(max: u64, total: Duration) -> Fetcher {
-    fetcher_with(max, total, AddressPolicy::default())
+    fetcher_with(
+        max,
+        total,
+        AddressPolicy {
+            private: PrivateNetworks::Allowed,
+            allowed_hosts: None,
+        },
+    )
+}
+
+/// What is left of a failure's message once the URL is taken out.
+fn without_url(err: &FetchError) -> String {
+    let text = err.to_string();
+    match text.split_once(" failed: ") {
+        Some((_, rest)) => rest.to_string(),
+        None => text,
+    }
+}
+
+/// The failure told for loopback and private addresses, whatever happened.
+fn assert_untold(err: &FetchError) {
+    assert!(matches!(err, FetchError::Failed(_)), "{err}");
+    assert!(
+        without_url(err)
+            .starts_with("no package was fetched from this loopback or private address"),
+        "{err}"
+    );
 }
 
 fn fetcher_with(max: u64, total: Duration, policy: AddressPolicy) -> Fetcher {
@@ -82,10 +110,8 @@ async fn non_2xx_fails_with_status() {
         .fetch_to(&format!("{base}/x"), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, FetchError::Failed(ref m) if m.contains("404")),
-        "{err}"
-    );
+    assert_untold(&err);
+    assert!(!err.to_string().contains("404"), "{err}");
     assert!(!dir.path().join("x").exists());
 }
 
@@ -97,12 +123,13 @@ async fn declared_length_over_cap_is_refused() {
         .fetch_to(&base, &dir.path().join("x"))
         .await
         .unwrap_err();
+    // The length an internal server announced is not repeated.
     assert!(
         matches!(
             err,
             FetchError::TooLarge {
-                declared: Some(2048),
-                ..
+                limit: 1024,
+                declared: None,
             }
         ),
         "{err}"
@@ -143,7 +170,7 @@ async fn truncated_body_fails() {
         .fetch_to(&base, &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert!(matches!(err, FetchError::Failed(_)), "{err}");
+    assert_untold(&err);
 }
 
 #[tokio::test]
@@ -162,10 +189,7 @@ async fn redirect_loop_is_bounded() {
         .fetch_to(&format!("{base}/0"), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, FetchError::Failed(ref m) if m.contains("redirect")),
-        "{err}"
-    );
+    assert_untold(&err);
 }
 
 #[tokio::test]
@@ -211,10 +235,7 @@ async fn slow_server_hits_total_timeout() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(
-        matches!(err, FetchError::Failed(ref m) if m.contains("time")),
-        "{err}"
-    );
+    assert_untold(&err);
 }
 
 #[tokio::test]
@@ -232,8 +253,60 @@ async fn refused_connection_fails() {
         )
         .await
         .unwrap_err();
+    assert_untold(&err);
+}
+
+#[tokio::test]
+async fn internal_failures_read_the_same_whatever_happened() {
+    // A closed port, an error status, a body cut short and a stall must not
+    // be told apart: FileUrl would otherwise map what listens behind mnpd.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let not_found =
+        serve(|_| b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()).await;
+    let cut = serve(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc".to_vec()).await;
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalled = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = fetcher(1024, Duration::from_millis(700));
+    let mut told = Vec::new();
+    for base in [&closed, &not_found, &cut, &stalled] {
+        let err = f
+            .fetch_to(&format!("{base}/pkg.zip"), &dir.path().join("x"))
+            .await
+            .unwrap_err();
+        assert_untold(&err);
+        told.push(without_url(&err));
+    }
+    told.dedup();
+    assert_eq!(told.len(), 1, "{told:?}");
+}
+
+#[tokio::test]
+async fn internal_names_are_refused_by_default() {
+    // "localhost" resolves to loopback: refused by the library's default
+    // (a server reachable beyond loopback), with the way to allow it.
+    let base = serve(|_| ok_body(b"zip")).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let err = fetcher_with(1024, Duration::from_secs(5), AddressPolicy::default())
+        .fetch_to(
+            &format!("http://localhost:{port}/p.zip"),
+            &dir.path().join("x"),
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
     assert!(
-        matches!(err, FetchError::Failed(ref m) if m.contains("connect")),
+        text.contains("not allowed") && text.contains("--fetch-allow-private"),
         "{err}"
     );
 }
@@ -284,14 +357,14 @@ async fn metadata_address_is_refused_directly_and_after_a_redirect() {
         b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/\r\nContent-Length: 0\r\n\r\n".to_vec()
     })
     .await;
+    // Refused too, but told without detail: what a loopback server answers
+    // is not the caller's to learn (tests/conformance/test_outbound.py
+    // follows such a redirect from a public address).
     let err = f
         .fetch_to(&format!("{base}/p.zip"), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, FetchError::Failed(ref m) if m.contains("not allowed")),
-        "{err}"
-    );
+    assert_untold(&err);
 }
 
 #[tokio::test]
@@ -303,7 +376,7 @@ async fn private_addresses_are_refused_when_configured_also_by_name() {
         1024,
         Duration::from_secs(5),
         AddressPolicy {
-            deny_private: true,
+            private: PrivateNetworks::Denied,
             allowed_hosts: None,
         },
     );
@@ -320,7 +393,7 @@ async fn private_addresses_are_refused_when_configured_also_by_name() {
             "{url}: {err}"
         );
     }
-    // The default allows loopback (the public example uses 127.0.0.1).
+    // Allowed (mnpd on loopback, or --fetch-allow-private), loopback serves.
     assert!(fetcher(1024, Duration::from_secs(5))
         .fetch_to(
             &format!("http://localhost:{port}/p.zip"),
@@ -338,7 +411,7 @@ async fn allow_list_limits_hosts() {
         1024,
         Duration::from_secs(5),
         AddressPolicy {
-            deny_private: false,
+            private: PrivateNetworks::Allowed,
             allowed_hosts: Some(vec!["pkg.example.com".into()]),
         },
     );
@@ -354,7 +427,7 @@ async fn allow_list_limits_hosts() {
         1024,
         Duration::from_secs(5),
         AddressPolicy {
-            deny_private: false,
+            private: PrivateNetworks::Allowed,
             allowed_hosts: Some(vec!["127.0.0.1".into()]),
         },
     );

@@ -3,7 +3,9 @@
 //!
 //! The zip crate reads every central directory record into memory before this
 //! crate can count them, and a zip64 archive may declare millions. Reading the
-//! declared count first refuses such archives before that work. This is a
+//! declared count and the directory's size first refuses such archives before
+//! that work: the size bounds the names the zip crate would copy, whatever
+//! their count and length. This is a
 //! fast path, not the authority: only an end record placed exactly at the end of
 //! the file (the standard layout) is looked at, and the count the zip crate
 //! actually parsed is checked again afterwards.
@@ -21,13 +23,19 @@ const SHORT_TAIL: u64 = 1024;
 /// The end record plus the longest comment.
 const MAX_TAIL: u64 = (EOCD_LEN + u16::MAX as usize) as u64;
 
-/// The entry count declared by the end record at the end of the file, if there is
-/// one in the standard place. Read errors are returned so that the caller can tell
-/// a spent read budget; anything malformed is `None`.
-pub(crate) fn declared_entries<R: Read + Seek>(
-    reader: &mut R,
-    len: u64,
-) -> io::Result<Option<u64>> {
+/// What an end record says about the central directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Declared {
+    pub entries: u64,
+    /// The central directory's length in bytes: its records with their names,
+    /// extra fields and comments.
+    pub directory_bytes: u64,
+}
+
+/// What the end record at the end of the file declares, if there is one in the
+/// standard place. Read errors are returned so that the caller can tell a spent
+/// read budget; anything malformed is `None`.
+pub(crate) fn declared<R: Read + Seek>(reader: &mut R, len: u64) -> io::Result<Option<Declared>> {
     // Most archives have no comment: try a short tail before the longest one.
     let mut found = None;
     for tail_len in [len.min(SHORT_TAIL), len.min(MAX_TAIL)] {
@@ -50,19 +58,23 @@ pub(crate) fn declared_entries<R: Read + Seek>(
     let cd_size = u32_at(&tail, eocd + 12);
     let cd_offset = u32_at(&tail, eocd + 16);
     let may_be_zip64 = total == u16::MAX || cd_size == u32::MAX || cd_offset == u32::MAX;
+    let zip32 = Declared {
+        entries: u64::from(total),
+        directory_bytes: u64::from(cd_size),
+    };
     if !may_be_zip64 {
-        return Ok(Some(u64::from(total)));
+        return Ok(Some(zip32));
     }
     // The zip64 locator sits right before the end record.
     let eocd_abs = tail_start + eocd as u64;
     if eocd_abs < LOCATOR_LEN as u64 {
-        return Ok(Some(u64::from(total)));
+        return Ok(Some(zip32));
     }
     let mut locator = [0u8; LOCATOR_LEN];
     reader.seek(SeekFrom::Start(eocd_abs - LOCATOR_LEN as u64))?;
     reader.read_exact(&mut locator)?;
     if locator[..4] != EOCD64_LOCATOR_SIGNATURE {
-        return Ok(Some(u64::from(total)));
+        return Ok(Some(zip32));
     }
     let eocd64_at = u64_at(&locator, 8);
     if eocd64_at.saturating_add(EOCD64_LEN as u64) > eocd_abs {
@@ -74,7 +86,10 @@ pub(crate) fn declared_entries<R: Read + Seek>(
     if eocd64[..4] != EOCD64_SIGNATURE {
         return Ok(None);
     }
-    Ok(Some(u64_at(&eocd64, 32).max(u64_at(&eocd64, 24))))
+    Ok(Some(Declared {
+        entries: u64_at(&eocd64, 32).max(u64_at(&eocd64, 24)),
+        directory_bytes: u64_at(&eocd64, 40),
+    }))
 }
 
 /// The last end record whose comment ends exactly at the end of `tail`.
@@ -117,31 +132,39 @@ mod tests {
         r
     }
 
-    fn declared(bytes: &[u8]) -> Option<u64> {
-        declared_entries(&mut Cursor::new(bytes), bytes.len() as u64).unwrap()
+    fn declared_count(bytes: &[u8]) -> Option<u64> {
+        declared(&mut Cursor::new(bytes), bytes.len() as u64)
+            .unwrap()
+            .map(|d| d.entries)
     }
 
     #[test]
     fn zip32_count() {
         let mut z = vec![0u8; 100];
-        z.extend(eocd(42, 0, 0, b""));
-        assert_eq!(declared(&z), Some(42));
+        z.extend(eocd(42, 4200, 0, b""));
+        assert_eq!(
+            declared(&mut Cursor::new(&z), z.len() as u64).unwrap(),
+            Some(Declared {
+                entries: 42,
+                directory_bytes: 4200
+            })
+        );
         // A comment holding a fake end record does not fool the search.
         let mut comment = eocd(60_000, 0, 0, b"");
         comment.extend_from_slice(b"tail");
         let mut z = vec![0u8; 100];
         z.extend(eocd(7, 0, 0, &comment));
-        assert_eq!(declared(&z), Some(7));
+        assert_eq!(declared_count(&z), Some(7));
         // Nor does a long comment that needs the longer tail.
         let mut z = vec![0u8; 100];
         z.extend(eocd(9, 0, 0, &[b'c'; 5000]));
-        assert_eq!(declared(&z), Some(9));
-        assert_eq!(declared(b""), None);
-        assert_eq!(declared(b"not a zip at all, just some text"), None);
+        assert_eq!(declared_count(&z), Some(9));
+        assert_eq!(declared_count(b""), None);
+        assert_eq!(declared_count(b"not a zip at all, just some text"), None);
         // Garbage after the record: not the standard layout, left to the zip crate.
         let mut z = eocd(42, 0, 0, b"");
         z.push(0);
-        assert_eq!(declared(&z), None);
+        assert_eq!(declared_count(&z), None);
     }
 
     #[test]
@@ -154,7 +177,8 @@ mod tests {
         record.extend_from_slice(&[0; 8]);
         record.extend_from_slice(&5_000_000u64.to_le_bytes());
         record.extend_from_slice(&5_000_000u64.to_le_bytes());
-        record.extend_from_slice(&[0; 16]);
+        record.extend_from_slice(&7_000_000u64.to_le_bytes());
+        record.extend_from_slice(&[0; 8]);
         assert_eq!(record.len(), EOCD64_LEN);
         z.extend(record);
         z.extend_from_slice(&EOCD64_LOCATOR_SIGNATURE);
@@ -162,10 +186,16 @@ mod tests {
         z.extend_from_slice(&eocd64_at.to_le_bytes());
         z.extend_from_slice(&1u32.to_le_bytes());
         z.extend(eocd(u16::MAX, u32::MAX, u32::MAX, b""));
-        assert_eq!(declared(&z), Some(5_000_000));
+        assert_eq!(
+            declared(&mut Cursor::new(&z), z.len() as u64).unwrap(),
+            Some(Declared {
+                entries: 5_000_000,
+                directory_bytes: 7_000_000
+            })
+        );
         // A locator pointing past itself is ignored.
         let at = z.len() - EOCD_LEN - LOCATOR_LEN + 8;
         z[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert_eq!(declared(&z), None);
+        assert_eq!(declared_count(&z), None);
     }
 }

@@ -91,6 +91,28 @@ pub enum PackageError {
     )]
     DuplicateEntry { name: String },
 
+    /// Two names that differ only in letter case, Unicode normalisation (NFC
+    /// against NFD) or trailing dots and spaces, which case-insensitive file
+    /// systems extract to one path; or a file where another entry needs a
+    /// folder. `first` and `second` are in archive order.
+    #[error("{}", collision_message(.first, .second, .file_and_folder))]
+    NameCollision {
+        first: String,
+        second: String,
+        file_and_folder: bool,
+    },
+
+    /// The end record declares a central directory larger than
+    /// [`crate::Limits::max_directory_bytes`].
+    #[error(
+        "the package's central directory (the list of its {entries} entries with their names) \
+         takes {}, more than the limit of {}; shorten long file and folder names or remove \
+         unused files, then export again",
+        fmt_bytes(.size),
+        fmt_bytes(.limit)
+    )]
+    DirectoryTooLarge { size: u64, entries: u64, limit: u64 },
+
     /// An entry name whose bytes are not UTF-8 (shown here with replacement characters).
     #[error(
         "entry name {name:?} is not valid UTF-8; rename the file using plain characters or \
@@ -160,6 +182,22 @@ fn ratio_message(
          bomb; remove padding or generated filler files and export again",
         fmt_bytes(compressed),
         fmt_bytes(uncompressed)
+    )
+}
+
+fn collision_message(first: &str, second: &str, file_and_folder: &bool) -> String {
+    let what = if *file_and_folder {
+        format!("entry {first:?} is a file where {second:?} needs a folder of the same name")
+    } else {
+        format!(
+            "entries {first:?} and {second:?} name the same path on case-insensitive file \
+             systems (Windows, macOS): they differ only in letter case, Unicode normalisation \
+             or trailing dots or spaces"
+        )
+    };
+    format!(
+        "{what}, so the file a device extracts may not be the one validated; rename one of \
+         them so that no two paths are equal when case is ignored, and export again"
     )
 }
 

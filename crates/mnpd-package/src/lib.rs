@@ -9,18 +9,23 @@
 //!
 //! * memory: entries are inflated through one fixed buffer into nothing; only the
 //!   manifest is kept, and never more than [`Limits::max_manifest_bytes`] of it.
-//!   The zip crate holds the central directory in memory; the entry count
-//!   declared by the end record is checked before it does, so only a crafted
-//!   archive (one whose standard end record is not the one the zip crate ends up
-//!   using) can make it hold more, and then in proportion to the archive's length.
+//!   The zip crate holds the central directory in memory (the 2.x reader cannot
+//!   stream it), and this crate keeps a few copies of the names; the entry count
+//!   and the directory's size declared by the end record are checked against
+//!   [`Limits::max_entries`] and [`Limits::max_directory_bytes`] before it does,
+//!   so memory is bounded by those limits however long the names are. Only a
+//!   crafted archive (one whose standard end record is not the one the zip crate
+//!   ends up using) can make it hold more, and then in proportion to the
+//!   archive's length.
 //! * time: every byte read and every seek is counted against an allowance linear
 //!   in the archive's length (`budget.rs`): this bounds the zip crate's retries
 //!   over candidate end records and reads of overlapping entries. Inflating stops
 //!   as soon as an entry exceeds its declared size or a limit.
 //!
 //! Order of checks: the entry count declared by the end record; the central
-//! directory (count, names, duplicates, symlinks, encryption, compression methods,
-//! declared sizes and ratios), so that a zip bomb is refused before anything is
+//! directory's size; the central directory (count, names, duplicates, names that
+//! collide on case-insensitive file systems, symlinks, encryption, compression
+//! methods, declared sizes and ratios), so that a zip bomb is refused before anything is
 //! inflated; the manifest and the files its pages need; then every entry is
 //! inflated to verify its CRC-32 and its size.
 //!
@@ -36,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 mod budget;
+mod collisions;
 mod end_record;
 mod error;
 mod json;
@@ -59,6 +65,11 @@ pub use paths::MAX_NAME_BYTES;
 /// small, highly compressible text files are normal.
 pub const RATIO_FLOOR: u64 = 1024 * 1024;
 
+/// The default [`Limits::max_directory_bytes`]: room for 10,000 entries with
+/// names of 300 bytes and the usual extra fields, several times what the IDE
+/// writes for a package of that many files.
+pub const DEFAULT_MAX_DIRECTORY_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Size of the one buffer every entry is inflated through.
 const INFLATE_BUFFER: usize = 32 * 1024;
 
@@ -67,6 +78,10 @@ const INFLATE_BUFFER: usize = 32 * 1024;
 pub struct Limits {
     /// Most entries (files and folders) in the archive.
     pub max_entries: usize,
+    /// Largest central directory (every entry's record with its name, extra
+    /// field and comment), as declared by the end record. It bounds the memory
+    /// one validation takes, whatever the names' count and length.
+    pub max_directory_bytes: u64,
     /// Most bytes all entries may unpack to, declared and actual.
     pub max_total_uncompressed: u64,
     /// Most bytes one entry may unpack to, declared and actual.
@@ -84,6 +99,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_entries: 10_000,
+            max_directory_bytes: DEFAULT_MAX_DIRECTORY_BYTES,
             max_total_uncompressed: 256 * 1024 * 1024,
             max_entry_uncompressed: 64 * 1024 * 1024,
             max_ratio: 200,
@@ -161,13 +177,21 @@ fn validate_unguarded<R: Read + Seek>(
             reason: format!("the upload cannot be read: {e}"),
         })?;
     let cell = RefCell::new(Budget::new(reader, budget::allowance(archive_len)));
-    // Refuse an archive declaring too many entries before the zip crate reads them
-    // all into memory. Read errors here are left for the zip crate to report.
-    if let Ok(Some(declared)) = end_record::declared_entries(&mut Handle(&cell), archive_len) {
-        if declared > u64::try_from(limits.max_entries).unwrap_or(u64::MAX) {
+    // Refuse an archive declaring too many entries, or a central directory too
+    // large, before the zip crate reads it all into memory. Read errors here are
+    // left for the zip crate to report.
+    if let Ok(Some(declared)) = end_record::declared(&mut Handle(&cell), archive_len) {
+        if declared.entries > u64::try_from(limits.max_entries).unwrap_or(u64::MAX) {
             return Err(PackageError::TooManyEntries {
-                count: usize::try_from(declared).unwrap_or(usize::MAX),
+                count: usize::try_from(declared.entries).unwrap_or(usize::MAX),
                 limit: limits.max_entries,
+            });
+        }
+        if declared.directory_bytes > limits.max_directory_bytes {
+            return Err(PackageError::DirectoryTooLarge {
+                size: declared.directory_bytes,
+                entries: declared.entries,
+                limit: limits.max_directory_bytes,
             });
         }
     }
@@ -223,6 +247,7 @@ impl<R: Read + Seek> Session<'_, R> {
         }
         let entries = self.scan_central_directory()?;
         self.check_hidden_duplicates()?;
+        check_collisions(&entries)?;
 
         let located = locate_manifest(&entries)?;
         let files: HashMap<&str, usize> = entries
@@ -544,6 +569,23 @@ fn describe_read_error(e: &io::Error) -> String {
         "its CRC-32 checksum does not match its content".to_string()
     } else {
         format!("it cannot be decompressed: {text}")
+    }
+}
+
+/// Refuses names that are distinct here but one path where the package is
+/// extracted (see `collisions.rs`).
+fn check_collisions(entries: &[Entry]) -> Result<(), PackageError> {
+    let names: Vec<(&str, bool)> = entries
+        .iter()
+        .map(|e| (e.norm.as_str(), e.is_dir))
+        .collect();
+    match collisions::find(&names) {
+        None => Ok(()),
+        Some(c) => Err(PackageError::NameCollision {
+            first: shown(&c.first),
+            second: shown(&c.second),
+            file_and_folder: c.file_and_folder,
+        }),
     }
 }
 

@@ -613,6 +613,91 @@ fn duplicate_entries() {
 }
 
 #[test]
+fn names_colliding_on_case_insensitive_file_systems() {
+    assert_refused!(
+        check(&mini_program().add("App.json", "{}").build()),
+        PackageError::NameCollision { .. },
+        "\"app.json\" and \"App.json\"",
+        "letter case",
+        "rename one of them"
+    );
+    // The composed and decomposed forms of "é".
+    let z = mini_program()
+        .add("images/caf\u{e9}.png", "a")
+        .add("images/cafe\u{301}.png", "b")
+        .build();
+    assert_refused!(
+        check(&z),
+        PackageError::NameCollision { .. },
+        "Unicode normalisation"
+    );
+    for twin in ["app.js.", "app.js "] {
+        assert_refused!(
+            check(&mini_program().add(twin, "x").build()),
+            PackageError::NameCollision { .. },
+            "trailing dots or spaces"
+        );
+    }
+    // A file where a folder of the same name (another case) is needed.
+    let z = mini_program().add("Pages/index", "a file").build();
+    assert_refused!(
+        check(&z),
+        PackageError::NameCollision { .. },
+        "\"Pages/index\""
+    );
+    // The same, spelt alike, with no folder entry of its own.
+    let z = mini_program()
+        .add("lib", "a file")
+        .add("lib/x.js", "")
+        .build();
+    assert_refused!(
+        check(&z),
+        PackageError::NameCollision {
+            file_and_folder: true,
+            ..
+        },
+        "entry \"lib\" is a file where \"lib/x.js\" needs a folder"
+    );
+}
+
+#[test]
+fn central_directory_too_large() {
+    // 200 entries with 1000-byte names: about 210 KiB of central directory.
+    let mut pkg = mini_program();
+    for i in 0..200 {
+        pkg = pkg.add(&format!("long/{i:04}{}.js", "n".repeat(991)), "");
+    }
+    let z = pkg.build();
+    let limits = Limits {
+        max_directory_bytes: 128 * 1024,
+        ..Limits::default()
+    };
+    let err = assert_refused!(
+        check_with(&z, &limits),
+        PackageError::DirectoryTooLarge { limit: 131_072, .. },
+        "central directory",
+        "more than the limit of 128 KiB",
+        "shorten long file and folder names"
+    );
+    let PackageError::DirectoryTooLarge { entries, size, .. } = err else {
+        unreachable!()
+    };
+    assert_eq!(entries, pkg.entries.len() as u64);
+    assert!(size > 200 * 1000, "{size}");
+    // Refused from the end record: the zip crate never parses the directory, so
+    // the reads are the end record's alone.
+    let counter = Rc::new(Cell::new(0u64));
+    let reader = Counting {
+        inner: Cursor::new(&z),
+        read: counter.clone(),
+    };
+    assert!(validate_unguarded(reader, &limits).is_err());
+    assert!(counter.get() < 4096, "read {} bytes", counter.get());
+    // Under the default limit the same package passes.
+    check(&z).unwrap();
+}
+
+#[test]
 fn non_utf8_name() {
     let mut z = mini_program().add("images/QQQQ.png", "x").build();
     replace_bytes(&mut z, b"QQQQ", &[b'Q', 0xff, 0xfe, b'Q']);

@@ -84,13 +84,32 @@ pub struct ServeArgs {
     /// Largest package CreateMNPVersion accepts, in bytes.
     #[arg(long, env = "MNPD_MAX_PACKAGE_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_package_bytes: u64,
+    /// Largest central directory (the list of a package's entries with their
+    /// names) a package may declare, in bytes; it bounds the memory one
+    /// validation takes, however many or long the names are.
+    #[arg(
+        long,
+        env = "MNPD_MAX_ZIP_DIRECTORY_BYTES",
+        default_value_t = mnpd_package::DEFAULT_MAX_DIRECTORY_BYTES
+    )]
+    pub max_zip_directory_bytes: u64,
     /// Seconds a package download may take in all.
     #[arg(long, env = "MNPD_DOWNLOAD_TIMEOUT", default_value_t = 60)]
     pub download_timeout: u64,
-    /// Refuse FileUrl addresses on loopback and private networks too (link-local
-    /// and cloud metadata addresses are always refused).
-    #[arg(long, env = "MNPD_FETCH_DENY_PRIVATE")]
+    /// Refuse FileUrl addresses on loopback and private networks, whatever
+    /// the listen address (link-local and cloud metadata addresses are always
+    /// refused).
+    #[arg(
+        long,
+        env = "MNPD_FETCH_DENY_PRIVATE",
+        conflicts_with = "fetch_allow_private"
+    )]
     pub fetch_deny_private: bool,
+    /// Fetch FileUrl from loopback and private networks although mnpd listens
+    /// beyond loopback (without it only a loopback listener does); failures
+    /// there are told without detail.
+    #[arg(long, env = "MNPD_FETCH_ALLOW_PRIVATE")]
+    pub fetch_allow_private: bool,
     /// Only fetch packages from these hosts (comma-separated names or IPs).
     #[arg(long, env = "MNPD_FETCH_ALLOW_HOSTS", value_delimiter = ',')]
     pub fetch_allow_hosts: Vec<String>,

@@ -124,7 +124,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         total_timeout: Duration::from_secs(args.download_timeout.max(1)),
         max_redirects: 5,
         policy: mnpd_fetch::AddressPolicy {
-            deny_private: args.fetch_deny_private,
+            private: mnpd_fetch::PrivateNetworks::for_listener(
+                args.listen.ip(),
+                args.fetch_allow_private,
+                args.fetch_deny_private,
+            ),
             allowed_hosts: (!args.fetch_allow_hosts.is_empty())
                 .then(|| args.fetch_allow_hosts.clone()),
         },
@@ -186,7 +190,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 owner: format!("mnpd-{}", uuid_like()),
                 lease_secs: args.task_lease_secs.max(5),
                 max_attempts: 3,
-                package_limits: mnpd_package::Limits::default(),
+                package_limits: mnpd_package::Limits {
+                    max_directory_bytes: args.max_zip_directory_bytes,
+                    ..mnpd_package::Limits::default()
+                },
                 poll: Duration::from_secs(2),
             },
         )

@@ -217,6 +217,11 @@ impl Env {
             max_bytes: MAX_PACKAGE_BYTES,
             connect_timeout: Duration::from_secs(2),
             total_timeout: Duration::from_secs(5),
+            // The file servers of these tests are on loopback.
+            policy: mnpd_fetch::AddressPolicy {
+                private: mnpd_fetch::PrivateNetworks::Allowed,
+                allowed_hosts: None,
+            },
             ..Default::default()
         })
         .unwrap();

@@ -108,6 +108,11 @@ pub async fn start_with(
     let work = Arc::new(Notify::new());
     let fetcher = mnpd_fetch::Fetcher::new(mnpd_fetch::FetchLimits {
         max_bytes: 2048,
+        // Like mnpd on loopback: the file servers of these tests are there too.
+        policy: mnpd_fetch::AddressPolicy {
+            private: mnpd_fetch::PrivateNetworks::Allowed,
+            allowed_hosts: None,
+        },
         ..Default::default()
     })
     .unwrap();
