@@ -49,6 +49,7 @@ macro_rules! store_suite {
             concurrent_completion_and_deletion_both_finish,
             uploads_are_recorded_once_found_expired_and_deleted,
             failed_tasks_are_handed_to_collection_once,
+            package_deletions_are_seen_until_ended,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -2299,4 +2300,27 @@ pub async fn failed_tasks_are_handed_to_collection_once(s: Store) {
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].task_id, "2024082016302500001");
     assert_eq!(waiting[0].status, TaskStatus::Failed);
+}
+
+pub async fn package_deletions_are_seen_until_ended(s: Store) {
+    let (sha_a, sha_b) = ("a".repeat(64), "b".repeat(64));
+    assert!(!s.package_deletion_pending(&sha_a, 0).await.unwrap());
+    let first = s.begin_package_deletion(&sha_a, 100).await.unwrap();
+    let second = s.begin_package_deletion(&sha_a, 150).await.unwrap();
+    assert_ne!(first, second);
+    let stale = s.begin_package_deletion(&sha_b, 10).await.unwrap();
+    assert!(s.package_deletion_pending(&sha_a, 100).await.unwrap());
+    assert!(s.package_deletion_pending(&sha_b, 0).await.unwrap());
+    // Begun before `since`: a node that died mid-sweep; nobody waits.
+    assert!(!s.package_deletion_pending(&sha_b, 11).await.unwrap());
+    s.end_package_deletion(first, 0).await.unwrap();
+    assert!(
+        s.package_deletion_pending(&sha_a, 100).await.unwrap(),
+        "the second still runs"
+    );
+    // Ending one also forgets every deletion begun before `stale_before`.
+    s.end_package_deletion(second, 50).await.unwrap();
+    assert!(!s.package_deletion_pending(&sha_a, 0).await.unwrap());
+    assert!(!s.package_deletion_pending(&sha_b, 0).await.unwrap());
+    s.end_package_deletion(stale, 0).await.unwrap();
 }

@@ -7,15 +7,12 @@
 //! sweep is collected by another. Sweeps are safe to run concurrently:
 //! deleting a package twice is harmless, and each task is marked once.
 //!
-//! A request storing the same content during a sweep may have committed
-//! the package before the check and record its task after it, so that the
-//! sweep deletes a package its task names. The request keeps a second name
-//! for its bytes (a hard link in the staging folder) until the task is
-//! recorded, then checks the package is still stored and stores it again if
-//! not (`Versions::create`). What is left is a sweep whose check comes
-//! before the task's record and whose delete comes after that re-check,
-//! microseconds apart on both sides; its worker then fails the task with
-//! "the stored package could not be read; create the version again".
+//! Requests storing the same content meanwhile are kept safe through the
+//! database: a request pins the content before it stores it and until its
+//! task is recorded, and a sweep writes a deletion row before it checks
+//! what needs the content (pins included). Either the sweep sees the pin,
+//! or the request sees the deletion row and waits for it to end before
+//! storing (`Versions::download`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +25,9 @@ use crate::store::{BlobStore, Has, TaskStore, UploadStore};
 
 /// Failed tasks looked at per query.
 const BATCH: i64 = 100;
+/// A deletion begun this long ago and never ended was a node that died
+/// mid-sweep; nobody waits for it.
+pub const DELETION_STALE_SECS: i64 = 300;
 
 pub struct FailedPackages {
     tasks: Arc<dyn TaskStore>,
@@ -56,8 +56,14 @@ impl FailedPackages {
             let failed = self.tasks.failed_tasks_to_collect(BATCH).await?;
             for task in &failed {
                 let now = self.clock.now().unix_timestamp();
-                if !self.uploads.blob_needed(&task.sha256, now).await? {
-                    self.blobs.delete(&task.sha256).await?;
+                // Said before the check, so that a request recording a task
+                // for this content meanwhile sees it (`Versions::create`).
+                let deletion = self.tasks.begin_package_deletion(&task.sha256, now).await?;
+                let outcome = self.delete_unless_needed(&task.sha256, now).await;
+                self.tasks
+                    .end_package_deletion(deletion, now - DELETION_STALE_SECS)
+                    .await?;
+                if outcome? {
                     deleted += 1;
                 }
                 self.tasks
@@ -68,6 +74,14 @@ impl FailedPackages {
                 return Ok(deleted);
             }
         }
+    }
+
+    async fn delete_unless_needed(&self, sha256: &str, now: i64) -> Result<bool, DomainError> {
+        if self.uploads.blob_needed(sha256, now).await? {
+            return Ok(false);
+        }
+        self.blobs.delete(sha256).await?;
+        Ok(true)
     }
 
     /// Sweeps when woken by a failure and every `every`, until `stop`

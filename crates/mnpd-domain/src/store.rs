@@ -199,6 +199,19 @@ pub trait TaskStore: Send + Sync {
     /// Notes that the failed task's package was looked at (deleted, or
     /// found still needed by something else); false when it already was.
     async fn mark_package_collected(&self, task_id: &str, now: i64) -> StoreResult<bool>;
+    /// Says, before checking whether a package is still needed, that it is
+    /// about to be deleted; the id to end it with.
+    async fn begin_package_deletion(&self, sha256: &str, now: i64) -> StoreResult<i64>;
+    /// Ends that deletion, and forgets any begun before `stale_before`.
+    async fn end_package_deletion(&self, deletion_id: i64, stale_before: i64) -> StoreResult<()>;
+    /// Whether a deletion of the package begun at `since` or later has not
+    /// ended (older ones are left by a node that died mid-sweep).
+    async fn package_deletion_pending(&self, sha256: &str, since: i64) -> StoreResult<bool>;
+    /// Keeps the content from collection while a request stores it and
+    /// records its task (`blob_needed` counts pins for an hour); the id to
+    /// unpin it with.
+    async fn pin_package(&self, sha256: &str, now: i64) -> StoreResult<i64>;
+    async fn unpin_package(&self, pin_id: i64) -> StoreResult<()>;
 }
 
 /// Recorded versions, and the packages still needed.

@@ -8,6 +8,7 @@ use mnpd_fetch::{FetchError, Fetched, Fetcher};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::collect::DELETION_STALE_SECS;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
@@ -17,6 +18,10 @@ use crate::store::{
 };
 use crate::upload::Uploads;
 use crate::version_number::VersionNumber;
+
+/// How long a request waits for a sweep that is deleting its package's
+/// content (a few milliseconds as a rule) before giving up.
+const DELETION_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub const MAX_VERSION_INTRO_CHARS: usize = 200;
 
@@ -137,10 +142,9 @@ impl Versions {
             Some(uploads) => uploads.package_of(caller, &req.file_url).await?,
             None => None,
         };
-        // An upload keeps its package until its TTL; a download keeps a
-        // second name for its bytes until the task is recorded (see
-        // `still_stored`).
-        let (fetched, kept) = match uploaded {
+        // An upload keeps its package until its TTL; a download pins its
+        // content until its task is recorded (see `download`).
+        let (fetched, pin) = match uploaded {
             Some(package) => (
                 Fetched {
                     size: package.size,
@@ -148,9 +152,31 @@ impl Versions {
                 },
                 None,
             ),
-            None => self.download(&req.file_url).await?,
+            None => {
+                let (fetched, pin) = self.download(&req.file_url).await?;
+                (fetched, Some(pin))
+            }
         };
+        let recorded = self.record(caller, &req, &number, &fetched, now).await;
+        if let Some(pin) = pin {
+            // Once the task is recorded it keeps the content itself; a pin
+            // left by a failure here lapses after an hour.
+            if let Err(e) = self.tasks.unpin_package(pin).await {
+                tracing::warn!(error = %e, "could not unpin a package; it lapses in an hour");
+            }
+        }
+        recorded
+    }
 
+    /// Records the task of a version whose package is stored; its TaskId.
+    async fn record(
+        &self,
+        caller: &Caller,
+        req: &NewVersionRequest,
+        number: &VersionNumber,
+        fetched: &Fetched,
+        now: i64,
+    ) -> Result<String, DomainError> {
         for _ in 0..5 {
             let task = Task {
                 task_id: ids::task_id(self.clock.now()),
@@ -169,12 +195,9 @@ impl Versions {
                 created_at: now,
                 updated_at: now,
             };
-            let check = |live: &[String]| must_exceed(&number, live);
+            let check = |live: &[String]| must_exceed(number, live);
             match self.tasks.insert_task_checked(&task, &check).await {
                 Ok(()) => {
-                    if let Some(kept) = &kept {
-                        self.still_stored(kept, &task.sha256).await?;
-                    }
                     self.work.notify_waiters();
                     self.work.notify_one();
                     return Ok(task.task_id);
@@ -199,26 +222,17 @@ impl Versions {
         ))
     }
 
-    /// The package of a task just recorded is in the blob store: stored
-    /// again from `kept` if the collector of failed tasks' packages removed
-    /// the same content between the commit and the task's record (the task
-    /// was not yet there to keep it).
-    async fn still_stored(&self, kept: &StagedFile, sha256: &str) -> Result<(), DomainError> {
-        if self.blobs.exists(sha256).await? {
-            return Ok(());
-        }
-        tracing::warn!(
-            sha256,
-            "package collected while its task was being recorded; storing it again"
-        );
-        self.blobs.commit(&kept.0, sha256).await?;
-        Ok(())
-    }
-
-    /// Downloads `file_url` into the blob store; also returns a second name
-    /// for the same bytes in the staging folder (a hard link, no copy),
-    /// removed when dropped, or `None` where the file system has no links.
-    async fn download(&self, file_url: &str) -> Result<(Fetched, Option<StagedFile>), DomainError> {
+    /// Downloads `file_url` into the blob store, its content pinned (the
+    /// pin's id is returned) so that no sweep of failed tasks' packages
+    /// deletes it before the task that names it is recorded.
+    ///
+    /// The pin and a sweep's deletion row meet in the database: the pin is
+    /// written before the deletion rows are read, and a sweep writes its
+    /// row before it reads the pins. So either the sweep sees the pin and
+    /// keeps the content, or this request sees the sweep and waits for it
+    /// to end before storing (the content is then stored again if the
+    /// sweep took it).
+    async fn download(&self, file_url: &str) -> Result<(Fetched, i64), DomainError> {
         let staged = self.blobs.staging_path();
         // Removed however this request ends, a dropped connection included;
         // after the commit the path no longer exists.
@@ -234,19 +248,37 @@ impl Versions {
                 FetchError::BadUrl(m) | FetchError::Failed(m) => DomainError::DownloadFailed(m),
                 FetchError::Local(m) => DomainError::Internal(m),
             })?;
-        let kept_path = self.blobs.staging_path();
-        let kept = match tokio::fs::hard_link(&staged, &kept_path).await {
-            Ok(()) => Some(StagedFile(kept_path)),
-            Err(e) => {
-                tracing::debug!(error = %e, "no second name for a staged package");
-                None
-            }
-        };
-        if let Err(e) = self.blobs.commit(&staged, &fetched.sha256).await {
+        let now = self.clock.now().unix_timestamp();
+        let pin = self.tasks.pin_package(&fetched.sha256, now).await?;
+        let stored = self.store_pinned(&staged, &fetched.sha256, now).await;
+        if let Err(e) = stored {
+            let _ = self.tasks.unpin_package(pin).await;
             let _ = tokio::fs::remove_file(&staged).await;
-            return Err(e.into());
+            return Err(e);
         }
-        Ok((fetched, kept))
+        Ok((fetched, pin))
+    }
+
+    /// Commits the staged package once no sweep is deleting its content.
+    async fn store_pinned(
+        &self,
+        staged: &std::path::Path,
+        sha256: &str,
+        now: i64,
+    ) -> Result<(), DomainError> {
+        let since = now - DELETION_STALE_SECS;
+        let deadline = std::time::Instant::now() + DELETION_WAIT;
+        while self.tasks.package_deletion_pending(sha256, since).await? {
+            if std::time::Instant::now() >= deadline {
+                return Err(DomainError::Internal(format!(
+                    "package {sha256} is being deleted by a sweep that has not ended for {} s",
+                    DELETION_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.blobs.commit(staged, sha256).await?;
+        Ok(())
     }
 
     /// DescribeMNPVersion: the task of this platform with that id.

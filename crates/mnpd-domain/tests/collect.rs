@@ -11,6 +11,7 @@ use common::*;
 use mnpd_domain::collect::FailedPackages;
 use mnpd_domain::entity::TaskStatus;
 use mnpd_domain::store::{BlobStore, TaskStore};
+use sha2::Digest;
 use tokio::sync::Notify;
 
 fn collector(env: &Env) -> FailedPackages {
@@ -84,81 +85,65 @@ async fn the_runner_wakes_the_collector_when_it_fails_a_task() {
     assert!(woken.is_ok(), "a failure wakes the collector");
 }
 
-/// Blob storage whose first commit is followed at once by a delete of the
-/// same content: a sweep landing between a request's commit and the
-/// record of its task.
-struct SweptAfterCommit {
-    inner: Arc<dyn BlobStore>,
-    swept: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl BlobStore for SweptAfterCommit {
-    fn staging_path(&self) -> std::path::PathBuf {
-        self.inner.staging_path()
-    }
-    async fn commit(
-        &self,
-        staged: &std::path::Path,
-        sha256: &str,
-    ) -> mnpd_domain::store::StoreResult<()> {
-        self.inner.commit(staged, sha256).await?;
-        if !self.swept.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.inner.delete(sha256).await?;
-        }
-        Ok(())
-    }
-    async fn exists(&self, sha256: &str) -> mnpd_domain::store::StoreResult<bool> {
-        self.inner.exists(sha256).await
-    }
-    async fn open_local(
-        &self,
-        sha256: &str,
-    ) -> mnpd_domain::store::StoreResult<mnpd_domain::store::LocalBlob> {
-        self.inner.open_local(sha256).await
-    }
-    async fn delete(&self, sha256: &str) -> mnpd_domain::store::StoreResult<()> {
-        self.inner.delete(sha256).await
-    }
-    async fn list(&self) -> mnpd_domain::store::StoreResult<Vec<String>> {
-        self.inner.list().await
-    }
-    async fn clean_staging(&self, older_than_secs: u64) -> mnpd_domain::store::StoreResult<u64> {
-        self.inner.clean_staging(older_than_secs).await
-    }
-    async fn read(
-        &self,
-        sha256: &str,
-        range: Option<(u64, u64)>,
-    ) -> mnpd_domain::store::StoreResult<mnpd_domain::store::BlobStream> {
-        self.inner.read(sha256, range).await
-    }
-    async fn ping(&self) -> mnpd_domain::store::StoreResult<()> {
-        self.inner.ping().await
-    }
+#[tokio::test]
+async fn content_pinned_by_a_request_in_flight_is_kept() {
+    let env = Env::new().await;
+    let task_id = env.create("1.0.0", "bad.zip").await.unwrap();
+    let sha256 = env.task(&task_id).await.sha256;
+    assert!(env.run_once("w").await);
+    // Another request has pinned the same content and not yet recorded
+    // its task: the sweep keeps the package.
+    let pin = env
+        .store
+        .pin_package(&sha256, env.clock.unix())
+        .await
+        .unwrap();
+    assert_eq!(collector(&env).collect().await.unwrap(), 0);
+    assert!(env.blobs.exists(&sha256).await.unwrap());
+    // A pin lapses after an hour (its request died).
+    env.store.unpin_package(pin).await.unwrap();
+    env.store
+        .pin_package(&sha256, env.clock.unix() - 3601)
+        .await
+        .unwrap();
+    let again = env.create("1.0.1", "bad-again.zip").await.unwrap();
+    assert!(env.run_once("w").await);
+    assert_eq!(env.task(&again).await.status, TaskStatus::Failed);
+    assert_eq!(collector(&env).collect().await.unwrap(), 1);
+    assert!(!env.blobs.exists(&sha256).await.unwrap());
 }
 
 #[tokio::test]
-async fn a_package_collected_before_its_task_is_recorded_is_stored_again() {
+async fn a_request_waits_out_a_sweep_deleting_its_content_then_stores_it() {
     let env = Env::new().await;
-    let swept: Arc<dyn BlobStore> = Arc::new(SweptAfterCommit {
-        inner: env.blobs.clone(),
-        swept: Default::default(),
-    });
-    let task_id = env
-        .versions_on(swept)
-        .create(&env.caller, env.request("1.0.0", "good.zip"))
+    let sha256 = hex::encode(sha2::Sha256::digest(good_package()));
+    // A sweep on another node has said it is deleting this content, and
+    // deletes it 300 ms later: after the request has committed the package
+    // and recorded its task.
+    let deletion = env
+        .store
+        .begin_package_deletion(&sha256, env.clock.unix())
         .await
         .unwrap();
-    let sha256 = env.task(&task_id).await.sha256;
+    let sweep = {
+        let (store, blobs, sha256) = (env.store.clone(), env.blobs.clone(), sha256.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            blobs.delete(&sha256).await.unwrap();
+            store.end_package_deletion(deletion, 0).await.unwrap();
+        })
+    };
+    let started = std::time::Instant::now();
+    let task_id = env.create("1.0.0", "good.zip").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    sweep.await.unwrap();
+    assert_eq!(env.task(&task_id).await.sha256, sha256);
     assert!(
         env.blobs.exists(&sha256).await.unwrap(),
         "the package of a recorded task must be stored"
     );
-    assert!(env.run_once("w").await);
-    assert_eq!(env.task(&task_id).await.status, TaskStatus::Succeeded);
-    let staging: Vec<_> = std::fs::read_dir(env.dir.path().join("tmp"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    assert!(staging.is_empty(), "staging files left: {staging:?}");
 }

@@ -264,6 +264,58 @@ impl TaskStore for SqlStore {
         Ok(changed > 0)
     }
 
+    async fn begin_package_deletion(&self, sha256: &str, now: i64) -> StoreResult<i64> {
+        Ok(sql(
+            "INSERT INTO package_deletions (sha256, started_at) VALUES ($1, $2)
+             RETURNING deletion_id",
+        )
+        .bind(sha256)
+        .bind(now)
+        .fetch_one(self.db.write())
+        .await?
+        .get(0))
+    }
+
+    async fn end_package_deletion(&self, deletion_id: i64, stale_before: i64) -> StoreResult<()> {
+        sql("DELETE FROM package_deletions WHERE deletion_id = $1 OR started_at < $2")
+            .bind(deletion_id)
+            .bind(stale_before)
+            .execute(self.db.write())
+            .await?;
+        Ok(())
+    }
+
+    async fn package_deletion_pending(&self, sha256: &str, since: i64) -> StoreResult<bool> {
+        let row = sql(
+            "SELECT 1 FROM package_deletions WHERE sha256 = $1 AND started_at >= $2
+                       LIMIT 1",
+        )
+        .bind(sha256)
+        .bind(since)
+        .fetch_optional(self.db.read())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn pin_package(&self, sha256: &str, now: i64) -> StoreResult<i64> {
+        Ok(
+            sql("INSERT INTO package_pins (sha256, pinned_at) VALUES ($1, $2) RETURNING pin_id")
+                .bind(sha256)
+                .bind(now)
+                .fetch_one(self.db.write())
+                .await?
+                .get(0),
+        )
+    }
+
+    async fn unpin_package(&self, pin_id: i64) -> StoreResult<()> {
+        sql("DELETE FROM package_pins WHERE pin_id = $1")
+            .bind(pin_id)
+            .execute(self.db.write())
+            .await?;
+        Ok(())
+    }
+
     async fn task_backlog(&self) -> StoreResult<TaskBacklog> {
         let row = sql(
             "SELECT COALESCE(SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0) AS pending,

@@ -71,6 +71,8 @@ impl UploadStore for SqlStore {
         let row = sql("SELECT 1 FROM versions WHERE sha256 = $1
                        UNION ALL SELECT 1 FROM tasks WHERE sha256 = $1 AND status <> 30
                        UNION ALL SELECT 1 FROM uploads WHERE sha256 = $1 AND expires_at >= $2
+                       UNION ALL SELECT 1 FROM package_pins WHERE sha256 = $1
+                                                             AND pinned_at >= $2 - 3600
                        LIMIT 1")
         .bind(sha256)
         .bind(before)
