@@ -118,7 +118,7 @@ impl ApiClient {
         let response = request
             .send()
             .await
-            .map_err(|e| CallError::Transport(format!("{action}: {}", error_chain(&e))))?;
+            .map_err(|e| CallError::Transport(self.transport_failure(action, &e)))?;
         let status = response.status();
         let text = response
             .text()
@@ -148,6 +148,23 @@ impl ApiClient {
             });
         }
         Ok(answer)
+    }
+}
+
+impl ApiClient {
+    /// What went wrong on the way, said so that it can be acted on: a TLS
+    /// handshake answered in plain HTTP is a server that speaks http.
+    fn transport_failure(&self, action: &str, e: &reqwest::Error) -> String {
+        let chain = error_chain(e);
+        let plain_http = chain.contains("InvalidContentType") || chain.contains("corrupt message");
+        if self.url.scheme() == "https" && plain_http {
+            return format!(
+                "{action}: {} answered in plain HTTP, not TLS: this server speaks http; \
+                 use --endpoint http://{}",
+                self.host, self.host
+            );
+        }
+        format!("{action}: {chain}")
     }
 }
 
