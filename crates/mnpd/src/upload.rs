@@ -148,6 +148,7 @@ async fn steps(args: &UploadArgs, ui: &Ui, summary: &mut Summary) -> Result<(), 
         &args.secret_id,
         &args.secret_key,
         args.region.as_deref(),
+        args.ca_cert.as_deref(),
     )
     .map_err(|e| Failure::new("credentials", format!("{e:#}")))?;
     // One cheap call before any packing or sending: a wrong key, platform,

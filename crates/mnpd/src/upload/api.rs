@@ -50,6 +50,7 @@ impl ApiClient {
         secret_id: &str,
         secret_key: &str,
         region: Option<&str>,
+        ca_cert: Option<&std::path::Path>,
     ) -> Result<Self> {
         let with_scheme = if endpoint.contains("://") {
             endpoint.to_string()
@@ -70,10 +71,21 @@ impl ApiClient {
             (Some(h), None) => h.to_string(),
             (None, _) => bail!("--endpoint `{endpoint}` has no host"),
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("setting up the HTTP client")?;
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert: reading {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+                format!("--ca-cert: {} holds no PEM certificate", path.display())
+            })?;
+            if certs.is_empty() {
+                bail!("--ca-cert: {} holds no PEM certificate", path.display());
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("setting up the HTTP client")?;
         Ok(ApiClient {
             http,
             url,
