@@ -11,6 +11,8 @@ PYTHONPATH for the tccli process only.
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -154,3 +156,69 @@ def test_tccli_shows_the_error_code(tls_server, trusting_pythonpath, home):
     out = cp.stdout + cp.stderr
     assert "InvalidParameterValue.InvalidMNPId" in out, out
     assert "mp0000000000zzzz" in out, out
+
+
+def readme_certificate(folder: Path) -> harness.TlsFiles:
+    """The self-signed certificate made with the README's own openssl line."""
+    text = (harness.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`(openssl req -x509 [^`]+)`", text)
+    assert found, "README.md no longer shows how to make a test certificate"
+    folder.mkdir(parents=True, exist_ok=True)
+    cp = subprocess.run(shlex.split(found.group(1)), cwd=folder, capture_output=True,
+                        text=True, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    return harness.TlsFiles(folder / "cert.pem", folder / "key.pem")
+
+
+def test_the_readme_certificate_is_trusted_by_every_client_as_told(tmp_path, home):
+    """README: Python SDK with `certification`, tccli with its certifi bundle,
+    the Node SDK with NODE_EXTRA_CA_CERTS and `mnpd upload --ca-cert`, all
+    against one server using the README's certificate."""
+    tls = readme_certificate(tmp_path / "cert")
+    factory = harness.ServerFactory(tmp_path / "srv")
+    try:
+        server = factory.new(tls=tls)
+        # Python SDK (harness.sdk_client sets HttpProfile.certification).
+        api = server.api()
+        mnp = api.create_mnp()
+
+        # tccli, with the certificate appended to a copy of its bundle.
+        shim = tmp_path / "certifi-shim"
+        shutil.copytree(Path(certifi.__file__).parent, shim / "certifi",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        with open(shim / "certifi" / "cacert.pem", "a", encoding="ascii") as out:
+            out.write("\n" + tls.cert.read_text(encoding="ascii"))
+        cp = run_tccli(server, ["DescribeMNPList", "--Offset", "0", "--Limit", "10",
+                                "--PlatformId", server.platform_id], pythonpath=shim, home=home)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+
+        # The Node SDK.
+        from test_node_sdk import run_flow
+        files = harness.FileServer(tmp_path / "files")
+        try:
+            url = files.file_url(files.add(harness.mini_program_zip()))
+            out = run_flow(server, url, sign_method="TC3-HMAC-SHA256", req_method="POST",
+                           env={"NODE_EXTRA_CA_CERTS": str(tls.cert)})
+        finally:
+            files.close()
+        assert out["exit"] == 0, out
+
+        # mnpd upload: refused without --ca-cert, accepted with it.
+        project = tmp_path / "project"
+        for name, data in harness.mini_program_files().items():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+        base = [str(harness.mnpd_bin()), "upload", "--endpoint", f"https://{server.endpoint}",
+                "--platform-id", server.platform_id, "--mnp-id", mnp, "--intro", "over TLS",
+                "--secret-id", server.creds.secret_id, "--secret-key", server.creds.secret_key]
+        env = harness.clean_env()
+        cp = subprocess.run(base + ["--version", "1.0.0", str(project)], env=env,
+                            capture_output=True, text=True, timeout=120)
+        assert cp.returncode != 0, cp.stdout
+        cp = subprocess.run(base + ["--ca-cert", str(tls.cert), "--version", "1.0.0",
+                                    str(project)], env=env, capture_output=True, text=True,
+                            timeout=120)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+        assert f"OK {mnp} 1.0.0" in cp.stdout, cp.stdout
+    finally:
+        factory.stop_all()

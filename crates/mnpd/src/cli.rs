@@ -280,6 +280,10 @@ pub struct UploadArgs {
     /// Sent as X-TC-Region when given.
     #[arg(long, env = "TENCENTCLOUD_REGION")]
     pub region: Option<String>,
+    /// PEM certificates to trust besides the usual roots, e.g. the
+    /// self-signed certificate of a test server.
+    #[arg(long, env = "MNPD_CA_CERT", value_name = "PEM_FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[arg(long, env = "MNPD_PLATFORM_ID")]
     pub platform_id: String,
     #[arg(long)]

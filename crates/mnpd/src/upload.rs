@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::cli::UploadArgs;
 use api::{error_chain, ApiClient, CallError};
+use mnpd_domain::version_number::VersionNumber;
 
 /// The `BusinessName` asked for; packages are the platform's business.
 const BUSINESS_NAME: &str = "tcmpp";
@@ -133,6 +134,27 @@ pub async fn run(args: UploadArgs) -> ExitCode {
 }
 
 async fn steps(args: &UploadArgs, ui: &Ui, summary: &mut Summary) -> Result<(), Failure> {
+    let number = VersionNumber::parse(&args.mnp_version).map_err(|why| {
+        Failure::new(
+            "check",
+            format!(
+                "--version {}: {why}; give MAJOR.MINOR.PATCH, e.g. 1.0.0",
+                args.mnp_version
+            ),
+        )
+    })?;
+    let client = ApiClient::new(
+        &args.endpoint,
+        &args.secret_id,
+        &args.secret_key,
+        args.region.as_deref(),
+        args.ca_cert.as_deref(),
+    )
+    .map_err(|e| Failure::new("credentials", format!("{e:#}")))?;
+    // One cheap call before any packing or sending: a wrong key, platform,
+    // mini program or version is told before megabytes go over the wire.
+    check_version_is_new(&client, args, &number).await?;
+
     // The package: the zip given, or the folder zipped now.
     let path = args.path.clone();
     let packed;
@@ -170,13 +192,6 @@ async fn steps(args: &UploadArgs, ui: &Ui, summary: &mut Summary) -> Result<(), 
         ));
     }
 
-    let client = ApiClient::new(
-        &args.endpoint,
-        &args.secret_id,
-        &args.secret_key,
-        args.region.as_deref(),
-    )
-    .map_err(|e| Failure::new("credentials", format!("{e:#}")))?;
     let grant = client
         .call(
             "DescribeTempSecret4UploadFile2Cos",
@@ -221,6 +236,40 @@ async fn steps(args: &UploadArgs, ui: &Ui, summary: &mut Summary) -> Result<(), 
     ui.note(&format!("created task {task_id}"));
 
     follow_task(args, &client, ui, &task_id, summary).await
+}
+
+/// The mini program exists on the platform and `number` is greater than
+/// each of its versions in development, in approval and online (the
+/// server checks again when the version is created).
+async fn check_version_is_new(
+    client: &ApiClient,
+    args: &UploadArgs,
+    number: &VersionNumber,
+) -> Result<(), Failure> {
+    let stages = client
+        .call(
+            "DescribeMNPAllStageVersions",
+            json!({"PlatformId": args.platform_id, "MNPId": args.mnp_id}),
+        )
+        .await
+        .map_err(|e| Failure::of_call("check", e))?;
+    let rows = stages["Data"].as_array().cloned().unwrap_or_default();
+    let highest = rows
+        .iter()
+        .filter_map(|row| row["MNPVersion"].as_str())
+        .filter_map(|v| VersionNumber::parse(v).ok())
+        .max();
+    match highest {
+        Some(highest) if *number <= highest => Err(Failure::new(
+            "check",
+            format!(
+                "version {number} is not greater than {highest}, which {} already has; \
+                 give a greater --version",
+                args.mnp_id
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// PUTs the package with a progress bar; the server's JSON answer.

@@ -144,6 +144,11 @@ impl Server {
         (out.status.code().unwrap_or(-1), stdout)
     }
 
+    /// How many packages the server stores.
+    fn stored_packages(&self) -> usize {
+        walk(&self.data.path().join("blobs"))
+    }
+
     /// The entry names of the stored package `sha256`.
     fn stored_entries(&self, sha256: &str) -> Vec<String> {
         let path = self
@@ -294,12 +299,49 @@ async fn refusals_before_the_task_fail_with_their_code() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path());
 
-    // A version that is not MAJOR.MINOR.PATCH: refused by CreateMNPVersion.
+    // A version that is not MAJOR.MINOR.PATCH: told before anything is
+    // packed or sent.
     let (status, stdout) = server.upload(&mnp, "1.0", &[], dir.path()).await;
     assert_ne!(status, 0, "{stdout}");
-    assert!(stdout.contains("at create"), "{stdout}");
+    assert!(stdout.contains("at check"), "{stdout}");
+    assert!(stdout.contains("MAJOR.MINOR.PATCH"), "{stdout}");
+
+    // A mini program the platform does not have: told by the check call.
+    let (status, stdout) = server
+        .upload("mpnosuchprogram1", "1.0.0", &[], dir.path())
+        .await;
+    assert_ne!(status, 0, "{stdout}");
+    assert!(stdout.contains("at check"), "{stdout}");
+    assert!(stdout.contains("InvalidParameterValue"), "{stdout}");
+
+    // A version not greater than one the mini program has: told by the
+    // check, with nothing uploaded.
+    let (status, stdout) = server.upload(&mnp, "1.2.0", &[], dir.path()).await;
+    assert_eq!(status, 0, "{stdout}");
+    let stored_before = server.stored_packages();
+    // Other content, so that an upload would store another package.
+    write(dir.path(), "pages/index/extra.js", "// changed");
+    let (status, stdout) = server.upload(&mnp, "1.1.9", &[], dir.path()).await;
+    assert_ne!(status, 0, "{stdout}");
+    assert!(stdout.contains("at check"), "{stdout}");
     assert!(
-        stdout.contains("InvalidParameterValue.InvalidMNPVersion"),
+        stdout.contains("1.1.9 is not greater than 1.2.0"),
+        "{stdout}"
+    );
+    assert_eq!(server.stored_packages(), stored_before, "nothing uploaded");
+
+    // No scheme against a plain-HTTP server: said what to type instead.
+    let host = server.endpoint.trim_start_matches("http://").to_string();
+    let mut cmd = mnpd();
+    cmd.args(["upload", "--endpoint", &host, "--platform-id", PLATFORM])
+        .args(["--mnp-id", &mnp, "--version", "2.0.0", "--intro", "x"])
+        .args(["--secret-id", SID, "--secret-key", SKEY])
+        .arg(dir.path());
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_ne!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("speaks http; use --endpoint http://{host}")),
         "{stdout}"
     );
 
@@ -318,13 +360,32 @@ async fn refusals_before_the_task_fail_with_their_code() {
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_ne!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("at credentials"), "{stdout}");
+    assert!(stdout.contains("at check"), "{stdout}");
     assert!(stdout.contains("AuthFailure.SignatureFailure"), "{stdout}");
 
     // Not a file or folder.
     let (status, stdout) = server
-        .upload(&mnp, "1.0.0", &[], &dir.path().join("missing"))
+        .upload(&mnp, "3.0.0", &[], &dir.path().join("missing"))
         .await;
     assert_ne!(status, 0, "{stdout}");
     assert!(stdout.contains("at pack"), "{stdout}");
+}
+
+/// Files below `dir`, in all its folders.
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        walk(&path)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -50,6 +50,7 @@ impl ApiClient {
         secret_id: &str,
         secret_key: &str,
         region: Option<&str>,
+        ca_cert: Option<&std::path::Path>,
     ) -> Result<Self> {
         let with_scheme = if endpoint.contains("://") {
             endpoint.to_string()
@@ -70,10 +71,21 @@ impl ApiClient {
             (Some(h), None) => h.to_string(),
             (None, _) => bail!("--endpoint `{endpoint}` has no host"),
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .context("setting up the HTTP client")?;
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert: reading {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+                format!("--ca-cert: {} holds no PEM certificate", path.display())
+            })?;
+            if certs.is_empty() {
+                bail!("--ca-cert: {} holds no PEM certificate", path.display());
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("setting up the HTTP client")?;
         Ok(ApiClient {
             http,
             url,
@@ -118,7 +130,7 @@ impl ApiClient {
         let response = request
             .send()
             .await
-            .map_err(|e| CallError::Transport(format!("{action}: {}", error_chain(&e))))?;
+            .map_err(|e| CallError::Transport(self.transport_failure(action, &e)))?;
         let status = response.status();
         let text = response
             .text()
@@ -148,6 +160,23 @@ impl ApiClient {
             });
         }
         Ok(answer)
+    }
+}
+
+impl ApiClient {
+    /// What went wrong on the way, said so that it can be acted on: a TLS
+    /// handshake answered in plain HTTP is a server that speaks http.
+    fn transport_failure(&self, action: &str, e: &reqwest::Error) -> String {
+        let chain = error_chain(e);
+        let plain_http = chain.contains("InvalidContentType") || chain.contains("corrupt message");
+        if self.url.scheme() == "https" && plain_http {
+            return format!(
+                "{action}: {} answered in plain HTTP, not TLS: this server speaks http; \
+                 use --endpoint http://{}",
+                self.host, self.host
+            );
+        }
+        format!("{action}: {chain}")
     }
 }
 
