@@ -147,6 +147,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
 
+    let emulator = args.emulator.then(|| {
+        tracing::warn!("emulator controls are on (/_mnpd/emulator/): a test-suite server, not a production one");
+        Arc::new(mnpd_server::emulator::Emulator::default())
+    });
     let work = Arc::new(Notify::new());
     let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
@@ -166,6 +170,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ..GatewaySettings::default()
         },
         secrets,
+        emulator: emulator.clone(),
     }));
 
     let (stop_workers, stopped) = watch::channel(false);

@@ -1,0 +1,220 @@
+"""Emulator controls (`--emulator`, docs/testing-with-mnpd.md): fault rules
+seen through the official SDK, and that every control acts on the calling
+account only and exists only when asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+import requests
+
+import harness
+from harness import expect_error
+
+PREFIX = "_mnpd/emulator"
+
+
+class Controls:
+    """The emulator control API as one account's key reaches it."""
+
+    def __init__(self, server, creds):
+        self.server = server
+        self.auth = (creds.secret_id, creds.secret_key)
+
+    def request(self, method: str, path: str, body=None) -> requests.Response:
+        return requests.request(method, f"{self.server.url}{PREFIX}/{path}", json=body,
+                                auth=self.auth, timeout=30, verify=self.server.verify)
+
+    def ok(self, method: str, path: str, body=None) -> dict:
+        r = self.request(method, path, body)
+        assert r.status_code == 200, f"{method} {path}: HTTP {r.status_code} {r.text}"
+        return r.json()
+
+    def add_fault(self, **rule) -> str:
+        return self.ok("POST", "faults", rule)["Fault"]["FaultId"]
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    factory = harness.ServerFactory(tmp_path_factory.mktemp("emulator"))
+    server = factory.new("--emulator", "--rate-limit", "10000")
+    yield server
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def other(emulator):
+    """A second account with a platform of its own on the emulator server."""
+    creds = emulator.create_account()
+    platform = emulator.create_platform(creds.secret_id)
+    return creds, emulator.api(creds, platform["PlatformId"])
+
+
+@pytest.fixture
+def controls(emulator):
+    c = Controls(emulator, emulator.creds)
+    yield c
+    c.ok("DELETE", "faults")
+
+
+def list_mnps(api) -> dict:
+    return api.call("DescribeMNPList", {"PlatformId": api.platform_id, "Offset": 0, "Limit": 10})
+
+
+# -- the gate ----------------------------------------------------------------
+
+
+def test_controls_answer_404_without_the_flag(server):
+    for method, path in [("GET", "faults"), ("POST", "faults"), ("POST", "reset"),
+                         ("GET", ""), ("PUT", "tasks")]:
+        r = Controls(server, server.creds).request(method, path, {})
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+        assert "--emulator" in r.json()["Error"]["Message"], r.text
+
+
+def test_cli_refuses_without_the_flag(server):
+    cp = subprocess.run(
+        [str(harness.mnpd_bin()), "admin", "emulator", "--endpoint", server.url.rstrip("/"),
+         "--secret-id", server.creds.secret_id, "--secret-key", server.creds.secret_key,
+         "faults", "list"],
+        capture_output=True, text=True, env=harness.clean_env(), timeout=30)
+    assert cp.returncode != 0, cp.stdout
+    assert "start it with --emulator" in cp.stderr, cp.stderr
+
+
+def test_controls_need_an_enabled_key(emulator):
+    bare = requests.get(f"{emulator.url}{PREFIX}/faults", timeout=30)
+    assert bare.status_code == 401, bare.text
+    wrong = requests.get(f"{emulator.url}{PREFIX}/faults", timeout=30,
+                         auth=(emulator.creds.secret_id, "not-the-key"))
+    assert wrong.status_code == 401, wrong.text
+    unknown = requests.get(f"{emulator.url}{PREFIX}/faults", timeout=30,
+                           auth=("AKIDnobody", "x"))
+    assert unknown.status_code == 401, unknown.text
+
+
+def test_unknown_control_is_404(controls):
+    r = controls.request("GET", "nothing-here")
+    assert r.status_code == 404, r.text
+
+
+# -- faults ------------------------------------------------------------------
+
+
+def test_every_third_call_fails_with_the_injected_code(emulator, controls):
+    api = emulator.api()
+    controls.add_fault(Action="DescribeMNPList", EveryNth=3,
+                       ErrorCode="FailedOperation", Message="rehearsed outage")
+    for call in range(1, 7):
+        if call % 3 == 0:
+            expect_error(lambda: list_mnps(api), "FailedOperation", "rehearsed outage")
+        else:
+            list_mnps(api)
+    # Other actions of the account are untouched.
+    api.call("DescribeMNPCategory", {"PlatformId": api.platform_id})
+    [rule] = controls.ok("GET", "faults")["Faults"]
+    assert (rule["Calls"], rule["Fired"], rule["EveryNth"]) == (6, 2, 3), rule
+
+
+def test_the_error_is_the_tencentcloud_envelope(emulator, controls):
+    controls.add_fault(Action="DescribeMNPList", EveryNth=1, ErrorCode="InternalError")
+    raw = harness.tc3_post(emulator, "DescribeMNPList",
+                           {"PlatformId": emulator.platform_id, "Limit": 1})
+    message = raw.assert_error("InternalError", "emulator")
+    assert message
+
+
+def test_unknown_codes_and_actions_are_refused(controls):
+    r = controls.request("POST", "faults", {"Action": "DescribeMNPList", "EveryNth": 1,
+                                            "ErrorCode": "Made.Up"})
+    assert r.status_code == 400 and "Made.Up" in r.json()["Error"]["Message"], r.text
+    r = controls.request("POST", "faults", {"Action": "NoSuchAction", "EveryNth": 1,
+                                            "ErrorCode": "InternalError"})
+    assert r.status_code == 400 and "NoSuchAction" in r.json()["Error"]["Message"], r.text
+    r = controls.request("POST", "faults", {"Action": "DescribeMNPList", "Probability": 1.5,
+                                            "LatencyMs": 5})
+    assert r.status_code == 400, r.text
+    assert controls.ok("GET", "faults")["Faults"] == []
+
+
+def test_latency_delays_the_real_answer(emulator, controls):
+    api = emulator.api()
+    fault_id = controls.add_fault(Action="DescribeMNPList", EveryNth=1, LatencyMs=600)
+    started = time.monotonic()
+    resp = list_mnps(api)
+    slow = time.monotonic() - started
+    assert "TotalCount" in resp.get("Data", resp) or resp, resp
+    assert slow >= 0.6, f"the answer came after {slow:.3f}s"
+    controls.ok("DELETE", f"faults/{fault_id}")
+    started = time.monotonic()
+    list_mnps(api)
+    assert time.monotonic() - started < 0.5
+
+
+def test_removing_a_rule_stops_it(emulator, controls):
+    api = emulator.api()
+    fault_id = controls.add_fault(Action="DescribeMNPList", EveryNth=1,
+                                  ErrorCode="RequestLimitExceeded")
+    expect_error(lambda: list_mnps(api), "RequestLimitExceeded")
+    controls.ok("DELETE", f"faults/{fault_id}")
+    for _ in range(3):
+        list_mnps(api)
+    assert controls.request("DELETE", f"faults/{fault_id}").status_code == 404
+
+
+def test_a_seed_repeats_the_same_failures(emulator, controls):
+    api = emulator.api()
+
+    def pattern():
+        controls.add_fault(Action="DescribeMNPList", Probability=0.5, Seed=2024,
+                           ErrorCode="FailedOperation")
+        seen = []
+        for _ in range(12):
+            try:
+                list_mnps(api)
+                seen.append(False)
+            except harness.TencentCloudSDKException as e:
+                assert e.get_code() == "FailedOperation"
+                seen.append(True)
+        controls.ok("DELETE", "faults")
+        return seen
+
+    first = pattern()
+    assert any(first) and not all(first), first
+    assert pattern() == first
+
+
+def test_another_account_is_untouched(emulator, controls, other):
+    creds, other_api = other
+    fault_id = controls.add_fault(Action="DescribeMNPList", EveryNth=1,
+                                  ErrorCode="FailedOperation")
+    for _ in range(3):
+        list_mnps(other_api)
+    theirs = Controls(emulator, creds)
+    assert theirs.ok("GET", "faults")["Faults"] == []
+    assert theirs.request("DELETE", f"faults/{fault_id}").status_code == 404
+    theirs.ok("DELETE", "faults")
+    expect_error(lambda: list_mnps(emulator.api()), "FailedOperation")
+
+
+def test_cli_manages_fault_rules(emulator, controls):
+    def cli(*args):
+        cp = subprocess.run(
+            [str(harness.mnpd_bin()), "admin", "--json", "emulator",
+             "--endpoint", emulator.url.rstrip("/"),
+             "--secret-id", emulator.creds.secret_id,
+             "--secret-key", emulator.creds.secret_key, *args],
+            capture_output=True, text=True, env=harness.clean_env(), timeout=30)
+        assert cp.returncode == 0, cp.stderr
+        return harness.json.loads(cp.stdout)
+
+    added = cli("faults", "add", "--action", "DescribeMNPDetail", "--every-nth", "2",
+                "--error-code", "ResourceUnavailable")
+    fault_id = added["Fault"]["FaultId"]
+    assert [f["FaultId"] for f in cli("faults", "list")["Faults"]] == [fault_id]
+    cli("faults", "remove", fault_id)
+    cli("faults", "add", "--action", "DescribeMNPDetail", "--probability", "0.1",
+        "--seed", "3", "--latency-ms", "10")
+    assert cli("faults", "clear")["Removed"] == 1
