@@ -1,9 +1,11 @@
 """Emulator controls (`--emulator`, docs/testing-with-mnpd.md): fault rules
-seen through the official SDK, and that every control acts on the calling
-account only and exists only when asked for."""
+and task control seen through the official SDK, and that every control acts
+on the calling account only and exists only when asked for."""
 
 from __future__ import annotations
 
+import functools
+import json
 import subprocess
 import time
 
@@ -57,6 +59,19 @@ def controls(emulator):
     c = Controls(emulator, emulator.creds)
     yield c
     c.ok("DELETE", "faults")
+    c.ok("PUT", "tasks", {"Mode": "immediate"})
+
+
+def emulator_cli(server, *args) -> dict:
+    """`mnpd admin --json emulator ...` against `server` with its key."""
+    cp = subprocess.run(
+        [str(harness.mnpd_bin()), "admin", "--json", "emulator",
+         "--endpoint", server.url.rstrip("/"),
+         "--secret-id", server.creds.secret_id,
+         "--secret-key", server.creds.secret_key, *args],
+        capture_output=True, text=True, env=harness.clean_env(), timeout=90)
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout)
 
 
 def list_mnps(api) -> dict:
@@ -200,16 +215,7 @@ def test_another_account_is_untouched(emulator, controls, other):
 
 
 def test_cli_manages_fault_rules(emulator, controls):
-    def cli(*args):
-        cp = subprocess.run(
-            [str(harness.mnpd_bin()), "admin", "--json", "emulator",
-             "--endpoint", emulator.url.rstrip("/"),
-             "--secret-id", emulator.creds.secret_id,
-             "--secret-key", emulator.creds.secret_key, *args],
-            capture_output=True, text=True, env=harness.clean_env(), timeout=30)
-        assert cp.returncode == 0, cp.stderr
-        return harness.json.loads(cp.stdout)
-
+    cli = functools.partial(emulator_cli, emulator)
     added = cli("faults", "add", "--action", "DescribeMNPDetail", "--every-nth", "2",
                 "--error-code", "ResourceUnavailable")
     fault_id = added["Fault"]["FaultId"]
@@ -218,3 +224,116 @@ def test_cli_manages_fault_rules(emulator, controls):
     cli("faults", "add", "--action", "DescribeMNPDetail", "--probability", "0.1",
         "--seed", "3", "--latency-ms", "10")
     assert cli("faults", "clear")["Removed"] == 1
+
+
+# -- task control ------------------------------------------------------------
+
+
+def stage_versions(api, mnp_id: str) -> list:
+    return api.call("DescribeMNPAllStageVersions",
+                    {"PlatformId": api.platform_id, "MNPId": mnp_id})["Data"]
+
+
+def test_manual_mode_holds_a_task_until_advanced_to_60(emulator, controls, packages):
+    api = emulator.api()
+    assert controls.ok("PUT", "tasks", {"Mode": "manual"})["Mode"] == "manual"
+    mnp_id = api.create_mnp()
+    task_id = api.create_version(mnp_id, "1.0.0", packages.mini_program)
+    for _ in range(8):
+        assert api.describe_task(task_id)["TaskStatus"] in (1, 20)
+        time.sleep(0.2)
+    assert api.describe_task(task_id)["TaskStatus"] == 20
+    held = controls.ok("GET", "tasks")["Held"]
+    assert [t["TaskId"] for t in held] == [task_id], held
+    assert stage_versions(api, mnp_id) == []
+    ended = controls.ok("POST", f"tasks/{task_id}", {"TaskStatus": 60})
+    assert (ended["TaskStatus"], ended["TaskMsg"]) == (60, "Success"), ended
+    data = api.describe_task(task_id)
+    assert (data["TaskStatus"], data["TaskMsg"]) == (60, "Success"), data
+    [develop] = stage_versions(api, mnp_id)
+    assert develop["MNPVersion"] == "1.0.0", develop
+    assert controls.ok("GET", "tasks")["Held"] == []
+
+
+def test_manual_mode_fails_a_task_with_the_given_message(emulator, controls, packages):
+    api = emulator.api()
+    controls.ok("PUT", "tasks", {"Mode": "manual"})
+    mnp_id = api.create_mnp()
+    # Advanced at once: the control waits for a worker to hold the task.
+    task_id = api.create_version(mnp_id, "1.0.0", packages.mini_program)
+    ended = controls.ok("POST", f"tasks/{task_id}",
+                        {"TaskStatus": 30, "TaskMsg": "rehearsed: the package was rejected"})
+    assert ended["TaskStatus"] == 30, ended
+    data = api.describe_task(task_id)
+    assert data["TaskStatus"] == 30, data
+    assert data["TaskMsg"] == "rehearsed: the package was rejected", data
+    assert stage_versions(api, mnp_id) == []
+    # The version number is free again, as after a real failure.
+    controls.ok("PUT", "tasks", {"Mode": "immediate"})
+    api.version_succeeds(mnp_id, "1.0.0", packages.mini_program)
+
+
+def test_leaving_manual_mode_runs_the_held_tasks(emulator, controls, packages):
+    api = emulator.api()
+    controls.ok("PUT", "tasks", {"Mode": "manual"})
+    mnp_id = api.create_mnp()
+    task_id = api.create_version(mnp_id, "1.0.0", packages.mini_program)
+    deadline = time.monotonic() + 10
+    while not controls.ok("GET", "tasks")["Held"]:
+        assert time.monotonic() < deadline, "the task was never held"
+        time.sleep(0.05)
+    controls.ok("PUT", "tasks", {"Mode": "immediate"})
+    assert api.wait_task(task_id)["TaskStatus"] == 60
+
+
+def test_delay_mode_delays_the_end(emulator, controls, packages):
+    api = emulator.api()
+    mnp_id = api.create_mnp()
+
+    def seconds_to_end(version: str) -> float:
+        started = time.monotonic()
+        task_id = api.create_version(mnp_id, version, packages.mini_program)
+        assert api.wait_task(task_id)["TaskStatus"] == 60
+        return time.monotonic() - started
+
+    quick = seconds_to_end("1.0.0")
+    assert controls.ok("PUT", "tasks", {"Mode": "delay", "DelayMs": 1500})["DelayMs"] == 1500
+    slow = seconds_to_end("1.0.1")
+    assert slow >= 1.5, f"delayed task ended after {slow:.2f}s"
+    assert quick < 1.5, f"an immediate task took {quick:.2f}s"
+
+
+def test_task_control_is_per_account(emulator, controls, packages, other):
+    creds, other_api = other
+    api = emulator.api()
+    controls.ok("PUT", "tasks", {"Mode": "manual"})
+    mine = api.create_version(api.create_mnp(), "1.0.0", packages.mini_program)
+    theirs = other_api.create_version(other_api.create_mnp(), "1.0.0", packages.mini_program)
+    assert other_api.wait_task(theirs)["TaskStatus"] == 60
+    their_controls = Controls(emulator, creds)
+    assert their_controls.ok("GET", "tasks") == {"Mode": "immediate", "Held": []}
+    r = their_controls.request("POST", f"tasks/{mine}", {"TaskStatus": 60})
+    assert r.status_code == 404, r.text
+    assert api.describe_task(mine)["TaskStatus"] == 20
+    controls.ok("POST", f"tasks/{mine}", {"TaskStatus": 60})
+
+
+def test_task_control_refusals(controls):
+    for body in [{"Mode": "later"}, {"Mode": "delay"}, {"Mode": "manual", "DelayMs": 5}]:
+        r = controls.request("PUT", "tasks", body)
+        assert r.status_code == 400, (body, r.text)
+    r = controls.request("POST", "tasks/2024010100000000001", {"TaskStatus": 45})
+    assert r.status_code == 400, r.text
+    r = controls.request("POST", "tasks/2024010100000000001", {"TaskStatus": 30})
+    assert r.status_code == 400 and "TaskMsg" in r.text, r.text
+
+
+def test_cli_drives_manual_tasks(emulator, controls, packages):
+    api = emulator.api()
+    cli = functools.partial(emulator_cli, emulator)
+    assert cli("tasks", "mode", "manual")["Mode"] == "manual"
+    task_id = api.create_version(api.create_mnp(), "1.0.0", packages.mini_program)
+    ended = cli("tasks", "advance", task_id, "--status", "30", "--msg", "from the CLI")
+    assert (ended["TaskStatus"], ended["TaskMsg"]) == (30, "from the CLI"), ended
+    assert cli("tasks", "mode", "delay", "--delay-ms", "10")["DelayMs"] == 10
+    assert cli("tasks", "show")["Mode"] == "delay"

@@ -692,10 +692,19 @@ pub async fn expired_lease_is_claimed_again(s: Store) {
         s.claim_task("w2", 70, 60).await.unwrap().is_none(),
         "until the lease ends"
     );
-    let again = s.claim_task("w2", 71, 60).await.unwrap().unwrap();
+    assert!(
+        !s.renew_lease(&task.task_id, "w2", 500).await.unwrap(),
+        "only the holder renews"
+    );
+    assert!(s.renew_lease(&task.task_id, "dead", 100).await.unwrap());
+    assert!(
+        s.claim_task("w2", 99, 60).await.unwrap().is_none(),
+        "a renewed lease is kept"
+    );
+    let again = s.claim_task("w2", 101, 60).await.unwrap().unwrap();
     assert_eq!(again.attempts, 2);
     assert!(
-        !s.fail_task(&task.task_id, "dead", "late", 72)
+        !s.fail_task(&task.task_id, "dead", "late", 102)
             .await
             .unwrap(),
         "the dead owner lost it"

@@ -21,6 +21,7 @@ pub mod shared_key;
 pub mod stage;
 pub mod store;
 pub mod task;
+pub mod task_pacing;
 pub mod telemetry;
 pub mod upload;
 pub mod version;

@@ -187,6 +187,10 @@ pub trait TaskStore: Send + Sync {
     /// Marks the task failed with `msg` if `owner` still holds it.
     async fn fail_task(&self, task_id: &str, owner: &str, msg: &str, now: i64)
         -> StoreResult<bool>;
+    /// Extends `owner`'s lease on a running task to `until`; false when
+    /// `owner` no longer holds it. For a task held in the emulator's manual
+    /// mode, which must not be claimed again while the test decides.
+    async fn renew_lease(&self, task_id: &str, owner: &str, until: i64) -> StoreResult<bool>;
     /// Expires every lease at once; only for a single-node store at start-up,
     /// when no other process can be running tasks.
     async fn expire_all_leases(&self) -> StoreResult<u64>;

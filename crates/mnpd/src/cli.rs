@@ -340,6 +340,41 @@ pub enum EmulatorCommand {
     /// Fault rules of the key's account.
     #[command(subcommand)]
     Faults(FaultsCommand),
+    /// How the account's CreateMNPVersion tasks end.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskModeArg {
+    /// Tasks run as soon as a worker claims them (the default).
+    Immediate,
+    /// A worker waits --delay-ms after claiming a task, then runs it.
+    Delay,
+    /// Tasks stay at TaskStatus 20 until advanced.
+    Manual,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TasksCommand {
+    /// The mode and the held tasks.
+    Show,
+    /// Set the mode.
+    Mode {
+        #[arg(value_enum)]
+        mode: TaskModeArg,
+        #[arg(long, required_if_eq("mode", "delay"))]
+        delay_ms: Option<u64>,
+    },
+    /// End a held task: 60 runs the real validation and records the
+    /// version; 30 fails it with --msg.
+    Advance {
+        task_id: String,
+        #[arg(long, value_parser = ["60", "30"])]
+        status: String,
+        #[arg(long, required_if_eq("status", "30"))]
+        msg: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,7 +5,7 @@ use anyhow::Result;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{EmulatorArgs, EmulatorCommand, FaultsCommand};
+use crate::cli::{EmulatorArgs, EmulatorCommand, FaultsCommand, TaskModeArg, TasksCommand};
 use crate::upload::api::ApiClient;
 
 pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
@@ -19,6 +19,7 @@ pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
     )?;
     let answer = match args.command {
         EmulatorCommand::Faults(command) => faults(&client, command).await?,
+        EmulatorCommand::Tasks(command) => tasks(&client, command).await?,
     };
     if json_out {
         println!("{answer}");
@@ -65,5 +66,36 @@ async fn faults(client: &ApiClient, command: FaultsCommand) -> Result<Value> {
                 .await
         }
         FaultsCommand::Clear => client.control(Method::DELETE, "faults", None).await,
+    }
+}
+
+async fn tasks(client: &ApiClient, command: TasksCommand) -> Result<Value> {
+    match command {
+        TasksCommand::Show => client.control(Method::GET, "tasks", None).await,
+        TasksCommand::Mode { mode, delay_ms } => {
+            let name = match mode {
+                TaskModeArg::Immediate => "immediate",
+                TaskModeArg::Delay => "delay",
+                TaskModeArg::Manual => "manual",
+            };
+            let mut body = json!({ "Mode": name });
+            if let Some(ms) = delay_ms {
+                body["DelayMs"] = json!(ms);
+            }
+            client.control(Method::PUT, "tasks", Some(body)).await
+        }
+        TasksCommand::Advance {
+            task_id,
+            status,
+            msg,
+        } => {
+            let mut body = json!({ "TaskStatus": status.parse::<i64>()? });
+            if let Some(msg) = msg {
+                body["TaskMsg"] = json!(msg);
+            }
+            client
+                .control(Method::POST, &format!("tasks/{task_id}"), Some(body))
+                .await
+        }
     }
 }

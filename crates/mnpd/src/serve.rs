@@ -10,6 +10,7 @@ use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::collect::FailedPackages;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
+use mnpd_domain::task_pacing::TaskPacing;
 use mnpd_domain::upload::Uploads;
 use mnpd_server::{AppState, GatewaySettings, StateParts};
 use tokio::sync::{watch, Notify};
@@ -147,11 +148,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
 
+    let work = Arc::new(Notify::new());
     let emulator = args.emulator.then(|| {
         tracing::warn!("emulator controls are on (/_mnpd/emulator/): a test-suite server, not a production one");
-        Arc::new(mnpd_server::emulator::Emulator::default())
+        Arc::new(mnpd_server::emulator::Emulator::new(Arc::new(
+            TaskPacing::new(meta.clone(), work.clone()),
+        )))
     });
-    let work = Arc::new(Notify::new());
     let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
         blobs: blobs.clone(),
@@ -186,25 +189,27 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         ))
         .run(failures.clone(), FAILED_PACKAGE_SWEEP, stopped.clone()),
     );
-    let runner = Arc::new(
-        TaskRunner::new(
-            meta.clone(),
-            blobs.clone(),
-            clock.clone(),
-            RunnerSettings {
-                owner: format!("mnpd-{}", uuid_like()),
-                lease_secs: args.task_lease_secs.max(5),
-                max_attempts: 3,
-                package_limits: mnpd_package::Limits {
-                    max_directory_bytes: args.max_zip_directory_bytes,
-                    ..mnpd_package::Limits::default()
-                },
-                poll: Duration::from_secs(2),
+    let mut runner = TaskRunner::new(
+        meta.clone(),
+        blobs.clone(),
+        clock.clone(),
+        RunnerSettings {
+            owner: format!("mnpd-{}", uuid_like()),
+            lease_secs: args.task_lease_secs.max(5),
+            max_attempts: 3,
+            package_limits: mnpd_package::Limits {
+                max_directory_bytes: args.max_zip_directory_bytes,
+                ..mnpd_package::Limits::default()
             },
-        )
-        .with_telemetry(state.metrics.clone())
-        .with_failures(failures.clone()),
-    );
+            poll: Duration::from_secs(2),
+        },
+    )
+    .with_telemetry(state.metrics.clone())
+    .with_failures(failures.clone());
+    if let Some(emulator) = &emulator {
+        runner = runner.with_pacing(emulator.tasks.clone());
+    }
+    let runner = Arc::new(runner);
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
         .collect();

@@ -1,5 +1,5 @@
-//! Test-suite controls, on only with `--emulator`: fault rules (and, later,
-//! task control and reset) under `/_mnpd/emulator/`, JSON over HTTP.
+//! Test-suite controls, on only with `--emulator`: fault rules and task
+//! control under `/_mnpd/emulator/`, JSON over HTTP.
 //!
 //! A control request is authenticated with HTTP Basic credentials
 //! `SecretId:SecretKey` of an enabled key (`curl -u`, `requests`'
@@ -8,6 +8,7 @@
 //! Every control acts on the key's own account only.
 
 pub mod faults;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -23,19 +24,34 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use faults::{FaultBook, NewFault};
+use mnpd_domain::task_pacing::TaskPacing;
 
 /// Where the controls live, on the API's own listener.
 pub const PREFIX: &str = "/_mnpd/emulator";
 
 /// The controls' state: in this process's memory, as a test suite talks
 /// to one server.
-#[derive(Default)]
 pub struct Emulator {
     pub faults: FaultBook,
+    /// Shared with this node's task workers.
+    pub tasks: Arc<TaskPacing>,
+}
+
+impl Emulator {
+    pub fn new(tasks: Arc<TaskPacing>) -> Self {
+        Emulator {
+            faults: FaultBook::default(),
+            tasks,
+        }
+    }
 }
 
 /// A refusal of a control request: an HTTP status and what to send instead.
-struct Refusal(StatusCode, &'static str, String);
+pub(crate) struct Refusal(StatusCode, &'static str, String);
+
+pub(crate) fn not_found(message: String) -> Refusal {
+    Refusal(StatusCode::NOT_FOUND, "ResourceNotFound", message)
+}
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -48,7 +64,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn bad_request(message: String) -> Refusal {
+pub(crate) fn bad_request(message: String) -> Refusal {
     Refusal(StatusCode::BAD_REQUEST, "InvalidParameter", message)
 }
 
@@ -70,6 +86,11 @@ pub fn routes(on: bool) -> Router<Arc<AppState>> {
             &format!("{PREFIX}/faults/{{fault_id}}"),
             delete(remove_fault),
         )
+        .route(
+            &format!("{PREFIX}/tasks"),
+            get(tasks::describe).put(tasks::set_mode),
+        )
+        .route(&format!("{PREFIX}/tasks/{{task_id}}"), post(tasks::advance))
         .route(PREFIX, any(unknown))
         .route(&format!("{PREFIX}/"), any(unknown))
         .route(&format!("{PREFIX}/{{*rest}}"), any(unknown))
@@ -80,24 +101,20 @@ async fn off() -> Refusal {
 }
 
 fn off_refusal() -> Refusal {
-    Refusal(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
+    not_found(
         "emulator controls are off; start mnpd with --emulator (MNPD_EMULATOR=1) to use them"
             .into(),
     )
 }
 
 async fn unknown() -> Refusal {
-    Refusal(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!("no such emulator control; see {PREFIX}/faults in docs/testing-with-mnpd.md"),
-    )
+    not_found(format!(
+        "no such emulator control; the controls are {PREFIX}/faults and {PREFIX}/tasks (docs/testing-with-mnpd.md)"
+    ))
 }
 
 /// The account whose key the request carries.
-async fn account_of(state: &AppState, headers: &HeaderMap) -> Result<i64, Refusal> {
+pub(crate) async fn account_of(state: &AppState, headers: &HeaderMap) -> Result<i64, Refusal> {
     let unauthorized =
         |message: &str| Refusal(StatusCode::UNAUTHORIZED, "AuthFailure", message.to_string());
     let credentials = headers
@@ -146,12 +163,12 @@ async fn account_of(state: &AppState, headers: &HeaderMap) -> Result<i64, Refusa
     Ok(key.account_id)
 }
 
-fn emulator(state: &AppState) -> Result<&Emulator, Refusal> {
+pub(crate) fn emulator(state: &AppState) -> Result<&Emulator, Refusal> {
     state.emulator.as_deref().ok_or_else(off_refusal)
 }
 
 /// The JSON object of a control request's body.
-fn body_of<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
+pub(crate) fn body_of<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Refusal> {
     serde_json::from_slice(body)
         .map_err(|e| bad_request(format!("the body is not the JSON this control takes: {e}")))
 }
