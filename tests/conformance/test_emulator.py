@@ -337,3 +337,69 @@ def test_cli_drives_manual_tasks(emulator, controls, packages):
     assert (ended["TaskStatus"], ended["TaskMsg"]) == (30, "from the CLI"), ended
     assert cli("tasks", "mode", "delay", "--delay-ms", "10")["DelayMs"] == 10
     assert cli("tasks", "show")["Mode"] == "delay"
+
+
+# -- reset -------------------------------------------------------------------
+
+
+def mnp_count(api) -> int:
+    return list_mnps(api)["Data"]["TotalCount"]
+
+
+def test_reset_empties_the_account_and_frees_its_names(emulator, controls, packages, other):
+    api = emulator.api()
+    _, other_api = other
+    name = harness.unique_name("reset")
+    mnp_id = api.create_mnp(MNPName=name)
+    task_id = api.version_succeeds(mnp_id, "1.0.0", packages.mini_program)["TaskId"]
+    for _ in range(9):
+        api.version_succeeds(api.create_mnp(), "1.0.0", packages.mini_program)
+    theirs = other_api.create_mnp(MNPName=name)
+    other_api.version_succeeds(theirs, "1.0.0", packages.mini_program)
+    their_count = mnp_count(other_api)
+
+    reset = controls.ok("POST", "reset", {})
+    print(f"\nreset of an account ({harness.BACKEND}): {reset['ElapsedMs']:.1f} ms")
+    assert emulator.platform_id in reset["PlatformIds"], reset
+    assert reset["ElapsedMs"] < 1000, reset
+
+    assert mnp_count(api) == 0
+    expect_error(lambda: api.describe_task(task_id),
+                 "InvalidParameterValue.InvalidMNPVersionTaskId")
+    again = api.create_mnp(MNPName=name)
+    api.version_succeeds(again, "1.0.0", packages.mini_program)
+    assert stage_versions(api, again)[0]["MNPVersion"] == "1.0.0"
+    # Another account's data is untouched.
+    assert mnp_count(other_api) == their_count
+    assert stage_versions(other_api, theirs)[0]["MNPVersion"] == "1.0.0"
+
+
+def test_reset_of_one_platform_keeps_the_others(emulator, controls, packages):
+    api = emulator.api()
+    second = emulator.create_platform(emulator.creds.secret_id)["PlatformId"]
+    second_api = emulator.api(platform_id=second)
+    second_api.create_mnp()
+    api.create_mnp()
+    reset = controls.ok("POST", "reset", {"PlatformId": second})
+    print(f"\nreset of a platform ({harness.BACKEND}): {reset['ElapsedMs']:.1f} ms")
+    assert reset["PlatformIds"] == [second], reset
+    assert mnp_count(second_api) == 0
+    assert mnp_count(api) >= 1
+
+
+def test_reset_is_refused_for_another_accounts_platform(emulator, controls, other):
+    creds, other_api = other
+    before = mnp_count(api := emulator.api())
+    r = Controls(emulator, creds).request("POST", "reset", {"PlatformId": emulator.platform_id})
+    assert r.status_code == 404, r.text
+    assert mnp_count(api) == before
+    assert controls.request("POST", "reset", {"PlatformId": other_api.platform_id}).status_code == 404
+
+
+def test_cli_resets(emulator, controls):
+    api = emulator.api()
+    api.create_mnp()
+    out = emulator_cli(emulator, "reset", "--platform-id", emulator.platform_id)
+    assert out["PlatformIds"] == [emulator.platform_id], out
+    assert mnp_count(api) == 0
+    assert emulator.platform_id in emulator_cli(emulator, "reset")["PlatformIds"]

@@ -16,6 +16,7 @@ pub mod mini_program;
 pub mod package;
 pub mod preview;
 pub mod release;
+pub mod reset;
 pub mod secret;
 pub mod shared_key;
 pub mod stage;

@@ -331,6 +331,19 @@ pub trait UploadStore: Send + Sync {
     async fn delete_upload(&self, key: &str) -> StoreResult<bool>;
 }
 
+/// Platforms back to their first-start state, for test suites (the
+/// emulator's reset).
+#[async_trait]
+pub trait ResetStore: Send + Sync {
+    /// In one transaction: deletes the platform's mini programs with every
+    /// record of them (versions, tasks, approvals, releases, previews), its
+    /// host applications, and its teams but the default one. The content
+    /// hashes its tasks named, so their packages can be collected.
+    async fn reset_platform(&self, platform_id: &str) -> StoreResult<Vec<String>>;
+    /// Deletes the account's uploads; the content hashes they named.
+    async fn delete_uploads_of(&self, account_id: i64) -> StoreResult<Vec<String>>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -343,6 +356,7 @@ pub trait MetaStore:
     + ApplicationStore
     + MiniProgramManagementStore
     + UploadStore
+    + ResetStore
 {
 }
 impl<
@@ -356,7 +370,8 @@ impl<
             + SettingStore
             + ApplicationStore
             + MiniProgramManagementStore
-            + UploadStore,
+            + UploadStore
+            + ResetStore,
     > MetaStore for T
 {
 }
@@ -396,6 +411,7 @@ capabilities!(
     PreviewStore,
     SettingStore,
     UploadStore,
+    ResetStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

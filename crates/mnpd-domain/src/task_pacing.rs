@@ -131,6 +131,13 @@ impl TaskPacing {
         }
     }
 
+    /// Lets go of the held tasks of these platforms (a reset deleted them).
+    pub fn forget_platforms(&self, platform_ids: &[String]) {
+        self.lock()
+            .held
+            .retain(|_, h| !platform_ids.contains(&h.held.task.platform_id));
+    }
+
     /// The account's held tasks, oldest first.
     pub fn held(&self, account_id: i64) -> Vec<Task> {
         let mut tasks: Vec<Task> = self

@@ -343,6 +343,14 @@ pub enum EmulatorCommand {
     /// How the account's CreateMNPVersion tasks end.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// The key's account back to its first-start state: its mini programs,
+    /// versions, tasks, approvals, releases, applications, previews and
+    /// uploads deleted; the account, keys, platforms and default teams kept.
+    Reset {
+        /// Only this platform of the account (its uploads are kept).
+        #[arg(long)]
+        platform_id: Option<String>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

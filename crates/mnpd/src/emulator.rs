@@ -20,6 +20,13 @@ pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
     let answer = match args.command {
         EmulatorCommand::Faults(command) => faults(&client, command).await?,
         EmulatorCommand::Tasks(command) => tasks(&client, command).await?,
+        EmulatorCommand::Reset { platform_id } => {
+            let body = match platform_id {
+                Some(id) => json!({ "PlatformId": id }),
+                None => json!({}),
+            };
+            client.control(Method::POST, "reset", Some(body)).await?
+        }
     };
     if json_out {
         println!("{answer}");

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::collect::FailedPackages;
+use mnpd_domain::reset::Resets;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
 use mnpd_domain::task_pacing::TaskPacing;
@@ -151,9 +152,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let work = Arc::new(Notify::new());
     let emulator = args.emulator.then(|| {
         tracing::warn!("emulator controls are on (/_mnpd/emulator/): a test-suite server, not a production one");
-        Arc::new(mnpd_server::emulator::Emulator::new(Arc::new(
-            TaskPacing::new(meta.clone(), work.clone()),
-        )))
+        Arc::new(mnpd_server::emulator::Emulator::new(
+            Arc::new(TaskPacing::new(meta.clone(), work.clone())),
+            Resets::new(meta.clone(), blobs.clone(), clock.clone()),
+        ))
     });
     let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),

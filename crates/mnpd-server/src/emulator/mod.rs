@@ -1,5 +1,5 @@
-//! Test-suite controls, on only with `--emulator`: fault rules and task
-//! control under `/_mnpd/emulator/`, JSON over HTTP.
+//! Test-suite controls, on only with `--emulator`: fault rules, task
+//! control and reset under `/_mnpd/emulator/`, JSON over HTTP.
 //!
 //! A control request is authenticated with HTTP Basic credentials
 //! `SecretId:SecretKey` of an enabled key (`curl -u`, `requests`'
@@ -24,7 +24,9 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use faults::{FaultBook, NewFault};
+use mnpd_domain::reset::Resets;
 use mnpd_domain::task_pacing::TaskPacing;
+use mnpd_domain::DomainError;
 
 /// Where the controls live, on the API's own listener.
 pub const PREFIX: &str = "/_mnpd/emulator";
@@ -35,13 +37,15 @@ pub struct Emulator {
     pub faults: FaultBook,
     /// Shared with this node's task workers.
     pub tasks: Arc<TaskPacing>,
+    pub resets: Resets,
 }
 
 impl Emulator {
-    pub fn new(tasks: Arc<TaskPacing>) -> Self {
+    pub fn new(tasks: Arc<TaskPacing>, resets: Resets) -> Self {
         Emulator {
             faults: FaultBook::default(),
             tasks,
+            resets,
         }
     }
 }
@@ -91,6 +95,7 @@ pub fn routes(on: bool) -> Router<Arc<AppState>> {
             get(tasks::describe).put(tasks::set_mode),
         )
         .route(&format!("{PREFIX}/tasks/{{task_id}}"), post(tasks::advance))
+        .route(&format!("{PREFIX}/reset"), post(reset))
         .route(PREFIX, any(unknown))
         .route(&format!("{PREFIX}/"), any(unknown))
         .route(&format!("{PREFIX}/{{*rest}}"), any(unknown))
@@ -109,7 +114,7 @@ fn off_refusal() -> Refusal {
 
 async fn unknown() -> Refusal {
     not_found(format!(
-        "no such emulator control; the controls are {PREFIX}/faults and {PREFIX}/tasks (docs/testing-with-mnpd.md)"
+        "no such emulator control; the controls are {PREFIX}/faults, {PREFIX}/tasks and {PREFIX}/reset (docs/testing-with-mnpd.md)"
     ))
 }
 
@@ -222,5 +227,56 @@ async fn clear_faults(
     let account = account_of(&state, &headers).await?;
     Ok(Json(
         json!({ "Removed": emulator(&state)?.faults.clear(account) }),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ResetRequest {
+    platform_id: Option<String>,
+}
+
+/// The account, or one of its platforms, back to its first-start state.
+async fn reset(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Refusal> {
+    let account = account_of(&state, &headers).await?;
+    // An empty body resets the whole account.
+    let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ResetRequest { platform_id: None }
+    } else {
+        body_of(&body)?
+    };
+    let emulator = emulator(&state)?;
+    let started = std::time::Instant::now();
+    let platforms = emulator
+        .resets
+        .reset(account, request.platform_id.as_deref())
+        .await
+        .map_err(|e| match e {
+            DomainError::InvalidPlatformId(id) => not_found(format!(
+                "platform `{id}` is not this account's; name one of its platforms, or send {{}} to reset them all"
+            )),
+            other => {
+                tracing::error!(error = %other, "emulator reset failed");
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "the reset did not finish; retry it".into(),
+                )
+            }
+        })?;
+    emulator.tasks.forget_platforms(&platforms);
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        account,
+        platforms = platforms.len(),
+        elapsed_ms,
+        "emulator reset"
+    );
+    Ok(Json(
+        json!({ "PlatformIds": platforms, "ElapsedMs": elapsed_ms }),
     ))
 }
