@@ -144,7 +144,7 @@ pub async fn advance(
             Refusal(
                 StatusCode::CONFLICT,
                 "FailedOperation",
-                format!("task `{task_id}` was finished by another worker; see DescribeMNPVersion"),
+                format!("task `{task_id}` ended or was deleted meanwhile (another worker, DeleteMNP or a reset); see DescribeMNPVersion"),
             )
         })?;
     Ok(Json(json!({
