@@ -136,6 +136,16 @@ impl LookupCache {
     }
 
     /// Forgets the tasks of a mini program this process just deleted.
+    /// Forgets the finished tasks of every mini program of a platform (an
+    /// emulator reset deleted them).
+    pub(crate) fn forget_tasks_of_platform(&self, platform_id: &str) {
+        let platform_id = platform_id.to_string();
+        // Only fails when closures are not enabled, which they are.
+        let _ = self
+            .finished_tasks
+            .invalidate_entries_if(move |_, task| task.platform_id == platform_id);
+    }
+
     pub(crate) fn forget_tasks_of(&self, mnp_id: &str) {
         let mnp_id = mnp_id.to_string();
         // Only fails when closures are not enabled, which they are.

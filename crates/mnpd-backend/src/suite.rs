@@ -50,6 +50,7 @@ macro_rules! store_suite {
             uploads_are_recorded_once_found_expired_and_deleted,
             failed_tasks_are_handed_to_collection_once,
             package_deletions_are_seen_until_ended,
+            a_reset_platform_keeps_only_its_default_team_and_others_keep_everything,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -217,6 +218,47 @@ async fn version(s: &Store, mnp: &str, task_id: &str, number: &str) -> Version {
         .unwrap()
         .unwrap();
     s.get_version(id).await.unwrap().unwrap()
+}
+
+/// Records of every kind for the mini program `mnp` with versions `v1`
+/// (released) and `v2` (in approval, on trial), and a task being worked on,
+/// which is returned.
+async fn records_of_every_kind(s: &Store, mnp: &str, v1: &Version, v2: &Version) -> Task {
+    let running = pending("2024082016302500003", mnp, "2.0.0", 1);
+    s.insert_task_checked(&running, &accept_all).await.unwrap();
+    assert_eq!(
+        s.claim_task("w", 4, 60).await.unwrap().unwrap().task_id,
+        running.task_id
+    );
+    s.insert_approval(&approval(
+        "audaaaaaaaaaaaaaaa",
+        v2,
+        &["app-aaaaaaaaaa"],
+        approval_status::PROCESSING,
+        4,
+    ))
+    .await
+    .unwrap();
+    let allow = |_: &ReleaseState| -> Result<(), DomainError> { Ok(()) };
+    s.change_online_version(v1, ReleaseKind::Release, "alice", 5, &allow)
+        .await
+        .unwrap()
+        .unwrap();
+    let allow_preview = |_: Option<&Preview>| -> Result<(), DomainError> { Ok(()) };
+    s.set_preview(
+        &Preview {
+            mnp_id: mnp.into(),
+            kind: PreviewKind::Trial,
+            mnp_version_id: v2.mnp_version_id,
+            entrance_path: "pages/index/index".into(),
+            updated_at: 6,
+        },
+        &allow_preview,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    running
 }
 
 fn approval(no: &str, v: &Version, apps: &[&str], status: i64, at: i64) -> Approval {
@@ -693,10 +735,19 @@ pub async fn expired_lease_is_claimed_again(s: Store) {
         s.claim_task("w2", 70, 60).await.unwrap().is_none(),
         "until the lease ends"
     );
-    let again = s.claim_task("w2", 71, 60).await.unwrap().unwrap();
+    assert!(
+        !s.renew_lease(&task.task_id, "w2", 500).await.unwrap(),
+        "only the holder renews"
+    );
+    assert!(s.renew_lease(&task.task_id, "dead", 100).await.unwrap());
+    assert!(
+        s.claim_task("w2", 99, 60).await.unwrap().is_none(),
+        "a renewed lease is kept"
+    );
+    let again = s.claim_task("w2", 101, 60).await.unwrap().unwrap();
     assert_eq!(again.attempts, 2);
     assert!(
-        !s.fail_task(&task.task_id, "dead", "late", 72)
+        !s.fail_task(&task.task_id, "dead", "late", 102)
             .await
             .unwrap(),
         "the dead owner lost it"
@@ -1057,41 +1108,7 @@ pub async fn mini_programs_are_modified_taken_out_of_service_and_deleted_with_al
     let v1 = version(&s, a, "2024082016302500001", "1.0.0").await;
     let v2 = version(&s, a, "2024082016302500002", "1.1.0").await;
     let vb = version(&s, b, "2024082016302500004", "1.0.0").await;
-    // And a task being worked on.
-    let running = pending("2024082016302500003", a, "2.0.0", 1);
-    s.insert_task_checked(&running, &accept_all).await.unwrap();
-    assert_eq!(
-        s.claim_task("w", 4, 60).await.unwrap().unwrap().task_id,
-        running.task_id
-    );
-    s.insert_approval(&approval(
-        "audaaaaaaaaaaaaaaa",
-        &v2,
-        &["app-aaaaaaaaaa"],
-        approval_status::PROCESSING,
-        4,
-    ))
-    .await
-    .unwrap();
-    let allow = |_: &ReleaseState| -> Result<(), DomainError> { Ok(()) };
-    s.change_online_version(&v1, ReleaseKind::Release, "alice", 5, &allow)
-        .await
-        .unwrap()
-        .unwrap();
-    let allow_preview = |_: Option<&Preview>| -> Result<(), DomainError> { Ok(()) };
-    s.set_preview(
-        &Preview {
-            mnp_id: a.into(),
-            kind: PreviewKind::Trial,
-            mnp_version_id: v2.mnp_version_id,
-            entrance_path: "pages/index/index".into(),
-            updated_at: 6,
-        },
-        &allow_preview,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let running = records_of_every_kind(&s, a, &v1, &v2).await;
 
     assert!(
         !s.delete_mini_program(&other.platform_id, a).await.unwrap(),
@@ -2323,4 +2340,88 @@ pub async fn package_deletions_are_seen_until_ended(s: Store) {
     assert!(!s.package_deletion_pending(&sha_a, 0).await.unwrap());
     assert!(!s.package_deletion_pending(&sha_b, 0).await.unwrap());
     s.end_package_deletion(stale, 0).await.unwrap();
+}
+
+pub async fn a_reset_platform_keeps_only_its_default_team_and_others_keep_everything(s: Store) {
+    let (default, second, other) = seed_teams(&s).await;
+    let account_id = s.get_platform(PLATFORM).await.unwrap().unwrap().account_id;
+    let (a, theirs) = ("mpaaaaaaaaaaaaaa", "mpcccccccccccccc");
+    // On the second team, so the team goes only after what names it.
+    s.insert_mini_program(&mini(a, "Shop", &second, 1))
+        .await
+        .unwrap();
+    s.insert_mini_program(&mini(theirs, "Shop", &other, 1))
+        .await
+        .unwrap();
+    let v1 = version(&s, a, "2024082016302500001", "1.0.0").await;
+    let v2 = version(&s, a, "2024082016302500002", "1.1.0").await;
+    let kept = version(&s, theirs, "2024082016302500009", "1.0.0").await;
+    s.insert_application(&app("app-aaaaaaaaaa", "Host", &second, 1))
+        .await
+        .unwrap();
+    let running = records_of_every_kind(&s, a, &v1, &v2).await;
+
+    assert_eq!(
+        s.reset_platform(PLATFORM).await.unwrap(),
+        vec!["b".repeat(64)],
+        "the packages its tasks named, once"
+    );
+    let listed = |platform_id: &str| MiniProgramQuery {
+        platform_id: platform_id.into(),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.list_mini_programs(&listed(PLATFORM)).await.unwrap().0, 0);
+    for task_id in [&v1.new.task_id, &v2.new.task_id, &running.task_id] {
+        assert_eq!(s.get_task(task_id).await.unwrap(), None, "{task_id}");
+    }
+    assert!(s.get_version(v1.mnp_version_id).await.unwrap().is_none());
+    assert!(s
+        .get_approval("audaaaaaaaaaaaaaaa")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s.online_version(a).await.unwrap().is_none());
+    assert!(s.previews(a).await.unwrap().is_empty());
+    assert!(s
+        .list_platform_applications(PLATFORM)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.get_team(&second.team_id).await.unwrap(), None);
+    assert_eq!(
+        s.default_team(PLATFORM).await.unwrap(),
+        Some(default.clone())
+    );
+    // The other platform keeps everything.
+    assert_eq!(
+        s.list_mini_programs(&listed(&other.platform_id))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    assert!(s.get_version(kept.mnp_version_id).await.unwrap().is_some());
+    assert_eq!(s.get_team(&other.team_id).await.unwrap(), Some(other));
+    // The same names and numbers are free again.
+    s.insert_mini_program(&mini(a, "Shop", &default, 9))
+        .await
+        .unwrap();
+    version(&s, a, "2024082016302500011", "1.0.0").await;
+
+    let upload = Upload {
+        key: "biz/one.zip".into(),
+        account_id,
+        sha256: "c".repeat(64),
+        size: 3,
+        created_at: 1,
+        expires_at: 100,
+    };
+    s.insert_upload(&upload).await.unwrap();
+    assert_eq!(
+        s.delete_uploads_of(account_id).await.unwrap(),
+        vec!["c".repeat(64)]
+    );
+    assert!(s.get_upload(&upload.key).await.unwrap().is_none());
+    assert!(s.delete_uploads_of(account_id).await.unwrap().is_empty());
 }

@@ -187,6 +187,10 @@ pub trait TaskStore: Send + Sync {
     /// Marks the task failed with `msg` if `owner` still holds it.
     async fn fail_task(&self, task_id: &str, owner: &str, msg: &str, now: i64)
         -> StoreResult<bool>;
+    /// Extends `owner`'s lease on a running task to `until`; false when
+    /// `owner` no longer holds it. For a task held in the emulator's manual
+    /// mode, which must not be claimed again while the test decides.
+    async fn renew_lease(&self, task_id: &str, owner: &str, until: i64) -> StoreResult<bool>;
     /// Expires every lease at once; only for a single-node store at start-up,
     /// when no other process can be running tasks.
     async fn expire_all_leases(&self) -> StoreResult<u64>;
@@ -340,6 +344,19 @@ pub trait UploadStore: Send + Sync {
     async fn delete_upload(&self, key: &str) -> StoreResult<bool>;
 }
 
+/// Platforms back to their first-start state, for test suites (the
+/// emulator's reset).
+#[async_trait]
+pub trait ResetStore: Send + Sync {
+    /// In one transaction: deletes the platform's mini programs with every
+    /// record of them (versions, tasks, approvals, releases, previews), its
+    /// host applications, and its teams but the default one. The content
+    /// hashes its tasks named, so their packages can be collected.
+    async fn reset_platform(&self, platform_id: &str) -> StoreResult<Vec<String>>;
+    /// Deletes the account's uploads; the content hashes they named.
+    async fn delete_uploads_of(&self, account_id: i64) -> StoreResult<Vec<String>>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -352,6 +369,7 @@ pub trait MetaStore:
     + ApplicationStore
     + MiniProgramManagementStore
     + UploadStore
+    + ResetStore
 {
 }
 impl<
@@ -365,7 +383,8 @@ impl<
             + SettingStore
             + ApplicationStore
             + MiniProgramManagementStore
-            + UploadStore,
+            + UploadStore
+            + ResetStore,
     > MetaStore for T
 {
 }
@@ -405,6 +424,7 @@ capabilities!(
     PreviewStore,
     SettingStore,
     UploadStore,
+    ResetStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::store::{BlobStore, Has, TaskStore};
+use crate::task_pacing::{Advance, Pace, TaskPacing};
 use crate::telemetry::{NoTelemetry, TaskOutcome, Telemetry};
 
 pub const SUCCESS_MSG: &str = "Success";
@@ -40,6 +41,7 @@ pub struct TaskRunner {
     /// (`collect::FailedPackages`).
     failures: Option<Arc<Notify>>,
     validators: ValidationThreads,
+    pacing: Option<Arc<TaskPacing>>,
 }
 
 type ValidationJob = Box<dyn FnOnce() + Send>;
@@ -117,7 +119,14 @@ impl TaskRunner {
             telemetry: Arc::new(NoTelemetry),
             failures: None,
             validators: ValidationThreads::default(),
+            pacing: None,
         }
+    }
+
+    /// Lets the emulator's task control delay or hold the tasks it claims.
+    pub fn with_pacing(mut self, pacing: Arc<TaskPacing>) -> Self {
+        self.pacing = Some(pacing);
+        self
     }
 
     /// Wakes `failures` whenever this runner fails a task.
@@ -126,25 +135,31 @@ impl TaskRunner {
         self
     }
 
-    /// What follows a failure this runner recorded; nothing when the task
-    /// was no longer its own (another worker finished it).
-    fn failed(&self, recorded: bool, report: impl FnOnce(TaskOutcome)) {
-        if recorded {
-            report(TaskOutcome::Failed);
-            if let Some(failures) = &self.failures {
-                failures.notify_one();
-            }
-        }
-    }
-
     /// Reports each task's end to `telemetry`.
     pub fn with_telemetry(mut self, telemetry: Arc<dyn Telemetry>) -> Self {
         self.telemetry = telemetry;
         self
     }
 
-    /// Claims and finishes one task; false when there was none.
+    /// Claims and finishes one task, or ends one a test advanced (task
+    /// pacing); false when there was none.
     pub async fn run_once(&self) -> Result<bool, DomainError> {
+        if let Some(pacing) = &self.pacing {
+            self.renew_held(pacing).await;
+            if let Some(advanced) = pacing.next_advanced() {
+                let end = match &advanced.advance {
+                    Advance::Run => self.finish(&advanced.task).await?,
+                    Advance::Fail(msg) => {
+                        self.fail(&advanced.task, msg, std::time::Instant::now())
+                            .await?
+                    }
+                };
+                if let Some(end) = end {
+                    let _ = advanced.done.send(end);
+                }
+                return Ok(true);
+            }
+        }
         let now = self.clock.now().unix_timestamp();
         let Some(task) = self
             .tasks
@@ -153,29 +168,30 @@ impl TaskRunner {
         else {
             return Ok(false);
         };
-        let owner = &self.settings.owner;
-        let started = std::time::Instant::now();
-        let report = |outcome| {
-            self.telemetry.task_finished(
-                outcome,
-                started.elapsed().as_secs_f64(),
-                task.size.max(0) as u64,
-            )
-        };
         if task.attempts > self.settings.max_attempts {
             let msg = format!(
                 "processing stopped {} times before it could finish (the server was interrupted); create the version again",
                 task.attempts - 1
             );
-            let recorded = self
-                .tasks
-                .fail_task(&task.task_id, owner, &msg, self.now())
-                .await?;
-            self.failed(recorded, report);
+            self.fail(&task, &msg, std::time::Instant::now()).await?;
             return Ok(true);
         }
-        match self.validate(&task).await {
+        if let Some(pacing) = &self.pacing {
+            if pacing.pace(&task, now + self.settings.lease_secs).await? == Pace::Hold {
+                return Ok(true);
+            }
+        }
+        self.finish(&task).await?;
+        Ok(true)
+    }
+
+    /// Validates a task in hand and records its version, or its failure;
+    /// how it ended, or None when the task was no longer this runner's.
+    async fn finish(&self, task: &Task) -> Result<Option<(TaskStatus, String)>, DomainError> {
+        let started = std::time::Instant::now();
+        match self.validate(task).await {
             Ok(manifest) => {
+                let owner = &self.settings.owner;
                 let version = NewVersion {
                     mnp_id: task.mnp_id.clone(),
                     platform_id: task.platform_id.clone(),
@@ -194,23 +210,67 @@ impl TaskRunner {
                             .complete_task(&task.task_id, owner, &version, self.now())
                     })
                     .await?;
-                match id {
-                    Some(_) => report(TaskOutcome::Succeeded),
-                    None => {
-                        tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
-                    }
+                if id.is_none() {
+                    tracing::warn!(task_id = %task.task_id, "lease lost before the version was recorded; another worker owns the task");
+                    return Ok(None);
+                }
+                self.report(TaskOutcome::Succeeded, started, task);
+                Ok(Some((TaskStatus::Succeeded, SUCCESS_MSG.to_string())))
+            }
+            Err(msg) => self.fail(task, &msg, started).await,
+        }
+    }
+
+    /// Fails a task in hand with `msg`; None when it was no longer this
+    /// runner's (another worker finished it).
+    async fn fail(
+        &self,
+        task: &Task,
+        msg: &str,
+        started: std::time::Instant,
+    ) -> Result<Option<(TaskStatus, String)>, DomainError> {
+        let owner = &self.settings.owner;
+        let recorded = self
+            .finish_patiently(&task.task_id, || {
+                self.tasks.fail_task(&task.task_id, owner, msg, self.now())
+            })
+            .await?;
+        if !recorded {
+            return Ok(None);
+        }
+        self.report(TaskOutcome::Failed, started, task);
+        if let Some(failures) = &self.failures {
+            failures.notify_one();
+        }
+        Ok(Some((TaskStatus::Failed, msg.to_string())))
+    }
+
+    fn report(&self, outcome: TaskOutcome, started: std::time::Instant, task: &Task) {
+        self.telemetry.task_finished(
+            outcome,
+            started.elapsed().as_secs_f64(),
+            task.size.max(0) as u64,
+        );
+    }
+
+    /// Keeps the leases of tasks held for a test, so no worker claims them
+    /// again while the test decides.
+    async fn renew_held(&self, pacing: &TaskPacing) {
+        let now = self.now();
+        for task_id in pacing.due_renewals(now, self.settings.lease_secs) {
+            let until = now + self.settings.lease_secs;
+            match self
+                .tasks
+                .renew_lease(&task_id, &self.settings.owner, until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(%task_id, "a held task is no longer this node's"),
+                Err(e) => {
+                    tracing::warn!(%task_id, error = %e, "could not renew a held task's lease")
                 }
             }
-            Err(msg) => {
-                let recorded = self
-                    .finish_patiently(&task.task_id, || {
-                        self.tasks.fail_task(&task.task_id, owner, &msg, self.now())
-                    })
-                    .await?;
-                self.failed(recorded, report);
-            }
         }
-        Ok(true)
     }
 
     /// Records the end of a task in hand, retrying while storage is away

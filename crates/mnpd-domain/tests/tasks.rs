@@ -342,3 +342,51 @@ async fn a_running_worker_is_woken_by_a_new_task_and_stops_when_told() {
         .expect("the worker stops")
         .unwrap();
 }
+
+/// Manual task pacing (the emulator's): a held task stays Running past its
+/// lease, because its holder renews it, until the test advances it.
+#[tokio::test]
+async fn a_held_task_waits_for_its_advance_and_keeps_its_lease() {
+    use mnpd_domain::task_pacing::{Advance, TaskMode, TaskPacing};
+    let env = Env::new().await;
+    let pacing = Arc::new(TaskPacing::new(env.store.clone(), env.work.clone()));
+    pacing.set_mode(env.caller.account_id, TaskMode::Manual);
+    let runner = env.runner("holder").with_pacing(pacing.clone());
+    let task_id = pending(&env, "1.0.0", "good.zip").await;
+    assert!(runner.run_once().await.unwrap(), "claimed and held");
+    assert_eq!(pacing.held(env.caller.account_id).len(), 1);
+    assert!(pacing.held(env.caller.account_id + 1).is_empty());
+    // Past the first lease: the holder renewed it, nobody else claims it.
+    env.clock.advance(LEASE_SECS / 2);
+    assert!(!runner.run_once().await.unwrap());
+    env.clock.advance(LEASE_SECS);
+    assert!(!env.run_once("other").await);
+    assert_eq!(env.task(&task_id).await.status, TaskStatus::Running);
+    // Another account cannot advance it.
+    assert!(pacing
+        .advance(
+            env.caller.account_id + 1,
+            &task_id,
+            Advance::Run,
+            Duration::ZERO
+        )
+        .await
+        .is_none());
+    let ended = pacing
+        .advance(
+            env.caller.account_id,
+            &task_id,
+            Advance::Run,
+            Duration::ZERO,
+        )
+        .await
+        .expect("held");
+    assert!(runner.run_once().await.unwrap());
+    assert_eq!(
+        ended.await.unwrap(),
+        (TaskStatus::Succeeded, SUCCESS_MSG.to_string())
+    );
+    let task = env.task(&task_id).await;
+    assert_eq!((task.status, task.attempts), (TaskStatus::Succeeded, 1));
+    assert!(task.mnp_version_id.is_some());
+}

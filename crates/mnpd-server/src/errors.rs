@@ -41,6 +41,12 @@ pub enum ApiError {
     RequestLimitExceeded {
         action: String,
     },
+    /// An error a fault rule of the emulator answers in place of the
+    /// action's own (`--emulator`).
+    Injected {
+        code: ErrorCode,
+        message: String,
+    },
     /// A panic or other fault; the message is logged, not sent.
     Internal(String),
 }
@@ -126,6 +132,7 @@ impl ApiError {
                 nul_code(field),
                 format!("parameter `{field}` contains a NUL character; send text without it"),
             ),
+            ApiError::Injected { code, message } => (*code, message.clone()),
             ApiError::Internal(_) => (
                 C::InternalError,
                 "internal error; retry, and report the RequestId if it persists".into(),

@@ -209,6 +209,15 @@ async fn process(
             return Err(ApiError::UnsupportedRegion(region.to_string()));
         }
     }
+    if let Some(emulator) = &state.emulator {
+        let strike = emulator.faults.strike(key.account_id, action);
+        if !strike.latency.is_zero() {
+            tokio::time::sleep(strike.latency).await;
+        }
+        if let Some((code, message)) = strike.error {
+            return Err(ApiError::Injected { code, message });
+        }
+    }
     let Some(handler) = handlers::handler_of(action) else {
         return Err(ApiError::UnsupportedOperation(action.name().to_string()));
     };

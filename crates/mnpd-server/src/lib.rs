@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod download;
+pub mod emulator;
 pub mod envelope;
 pub mod errors;
 pub mod gateway;
@@ -38,5 +39,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::put(upload::put),
         )
         .merge(console::routes())
+        .merge(emulator::routes(state.emulator.is_some()))
         .with_state(state)
 }

@@ -19,6 +19,7 @@ use mnpd_domain::version::Versions;
 use mnpd_fetch::Fetcher;
 use tokio::sync::Notify;
 
+use crate::emulator::Emulator;
 use crate::metrics::Metrics;
 
 /// Gateway settings.
@@ -64,6 +65,8 @@ pub struct AppState {
     pub secrets: Option<SecretCipher>,
     /// What `/metrics` reports; the task runner reports to it too.
     pub metrics: Arc<Metrics>,
+    /// The test-suite controls, with `--emulator` only.
+    pub emulator: Option<Arc<Emulator>>,
 }
 
 /// What the app is built from: the backends chosen by configuration and
@@ -93,6 +96,8 @@ pub struct StateParts {
     pub upload_min_rate: u64,
     pub gateway: GatewaySettings,
     pub secrets: Option<SecretCipher>,
+    /// The test-suite controls, with `--emulator` only.
+    pub emulator: Option<Arc<Emulator>>,
 }
 
 impl AppState {
@@ -112,6 +117,7 @@ impl AppState {
             upload_min_rate,
             gateway,
             secrets,
+            emulator,
         } = parts;
         let uploads = Arc::new(Uploads::new(
             store.clone(),
@@ -150,6 +156,7 @@ impl AppState {
             settings: gateway,
             secrets,
             metrics: Arc::new(Metrics::new()),
+            emulator,
         }
     }
 }

@@ -28,6 +28,11 @@ fn emit(json_out: bool, value: serde_json::Value, text: String) {
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {
+    // The emulator commands talk to a running server, not to its data.
+    let command = match args.command {
+        AdminCommand::Emulator(emulator) => return crate::emulator::run(emulator, args.json).await,
+        AdminCommand::Data(command) => command,
+    };
     // A one-shot command: nothing to gain from remembering keys.
     let metadata = open_metadata(
         &args.data_dir,
@@ -38,8 +43,8 @@ pub async fn run(args: AdminArgs) -> Result<()> {
     let admin = Admin::new(metadata.store(), Arc::new(SystemClock))
         .with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
     let j = args.json;
-    match args.command {
-        AdminCommand::Account(AccountCommand::Create {
+    match command {
+        DataCommand::Account(AccountCommand::Create {
             name,
             secret_id,
             secret_key,
@@ -64,7 +69,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 ),
             );
         }
-        AdminCommand::Key(KeyCommand::Create {
+        DataCommand::Key(KeyCommand::Create {
             of,
             secret_id,
             secret_key,
@@ -85,7 +90,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 ),
             );
         }
-        AdminCommand::Key(KeyCommand::List) => {
+        DataCommand::Key(KeyCommand::List) => {
             let keys = admin.list_keys().await?;
             let rows: Vec<_> = keys
                 .iter()
@@ -105,7 +110,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .join("\n");
             emit(j, json!(rows), text);
         }
-        AdminCommand::Key(KeyCommand::Disable { secret_id }) => {
+        DataCommand::Key(KeyCommand::Disable { secret_id }) => {
             admin.set_key_enabled(&secret_id, false).await?;
             emit(
                 j,
@@ -113,7 +118,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 format!("{secret_id} disabled"),
             );
         }
-        AdminCommand::Key(KeyCommand::Enable { secret_id }) => {
+        DataCommand::Key(KeyCommand::Enable { secret_id }) => {
             admin.set_key_enabled(&secret_id, true).await?;
             emit(
                 j,
@@ -121,7 +126,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 format!("{secret_id} enabled"),
             );
         }
-        AdminCommand::Platform(PlatformCommand::Create {
+        DataCommand::Platform(PlatformCommand::Create {
             secret_id,
             platform_id,
             name,
@@ -137,7 +142,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 format!("PlatformId {}\nTeamId     {}", p.platform_id, team.team_id),
             );
         }
-        AdminCommand::Platform(PlatformCommand::List) => {
+        DataCommand::Platform(PlatformCommand::List) => {
             let ps = admin.list_platforms().await?;
             let rows: Vec<_> = ps
                 .iter()
@@ -150,7 +155,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .join("\n");
             emit(j, json!(rows), text);
         }
-        AdminCommand::Migrate => {
+        DataCommand::Migrate => {
             // Opening the store applied every migration.
             emit(
                 j,
@@ -158,7 +163,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 "database schema is up to date".into(),
             );
         }
-        AdminCommand::Team(TeamCommand::Create { platform_id, name }) => {
+        DataCommand::Team(TeamCommand::Create { platform_id, name }) => {
             let team = admin.create_team(&platform_id, name.as_deref()).await?;
             emit(
                 j,

@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// after its first 10 seconds; a slower one is cut off. 0: no minimum.
     #[arg(long, env = "MNPD_UPLOAD_MIN_RATE", default_value_t = 1024)]
     pub upload_min_rate: u64,
+    /// Turn on the test-suite controls under /_mnpd/emulator/ (fault
+    /// rules, task control, reset): for test suites, never in production.
+    #[arg(long, env = "MNPD_EMULATOR")]
+    pub emulator: bool,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -191,6 +195,15 @@ pub struct AdminArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
+    #[command(flatten)]
+    Data(DataCommand),
+    /// Drive the test-suite controls of a server started with --emulator.
+    Emulator(EmulatorArgs),
+}
+
+/// The commands on a data directory or database.
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
     /// Accounts (a tenant with API keys and platforms).
     #[command(subcommand)]
     Account(AccountCommand),
@@ -267,8 +280,9 @@ pub enum TeamCommand {
     },
 }
 
+/// How a client command reaches a running server and signs its calls.
 #[derive(Args, Debug)]
-pub struct UploadArgs {
+pub struct ServerArgs {
     /// The server's API address, e.g. https://mnpd.example.com or
     /// http://127.0.0.1:9080 (https:// when no scheme is given).
     #[arg(long, env = "MNPD_ENDPOINT")]
@@ -284,6 +298,12 @@ pub struct UploadArgs {
     /// self-signed certificate of a test server.
     #[arg(long, env = "MNPD_CA_CERT", value_name = "PEM_FILE")]
     pub ca_cert: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
     #[arg(long, env = "MNPD_PLATFORM_ID")]
     pub platform_id: String,
     #[arg(long)]
@@ -305,4 +325,104 @@ pub struct UploadArgs {
     pub json: bool,
     /// A package .zip, or a project folder to zip (honouring .mnpdignore).
     pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EmulatorArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(subcommand)]
+    pub command: EmulatorCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmulatorCommand {
+    /// Fault rules of the key's account.
+    #[command(subcommand)]
+    Faults(FaultsCommand),
+    /// How the account's CreateMNPVersion tasks end.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// The key's account back to its first-start state: its mini programs,
+    /// versions, tasks, approvals, releases, applications, previews and
+    /// uploads deleted; the account, keys, platforms and default teams kept.
+    Reset {
+        /// Only this platform of the account (its uploads are kept).
+        #[arg(long)]
+        platform_id: Option<String>,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskModeArg {
+    /// Tasks run as soon as a worker claims them (the default).
+    Immediate,
+    /// A worker waits --delay-ms after claiming a task, then runs it.
+    Delay,
+    /// Tasks stay at TaskStatus 20 until advanced.
+    Manual,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TasksCommand {
+    /// The mode and the held tasks.
+    Show,
+    /// Set the mode.
+    Mode {
+        #[arg(value_enum)]
+        mode: TaskModeArg,
+        #[arg(long, required_if_eq("mode", "delay"))]
+        delay_ms: Option<u64>,
+    },
+    /// End a held task: 60 runs the real validation and records the
+    /// version; 30 fails it with --msg.
+    Advance {
+        task_id: String,
+        #[arg(long, value_parser = ["60", "30"])]
+        status: String,
+        #[arg(long, required_if_eq("status", "30"))]
+        msg: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FaultsCommand {
+    List,
+    /// Make an action fail with an error code of the API, or answer late.
+    Add {
+        /// The action the rule applies to, e.g. DescribeMNPList.
+        #[arg(long)]
+        action: String,
+        /// Fire with this probability, 0..1.
+        #[arg(
+            long,
+            conflicts_with = "every_nth",
+            required_unless_present = "every_nth"
+        )]
+        probability: Option<f64>,
+        /// Fire on every Nth call of the action.
+        #[arg(long)]
+        every_nth: Option<u64>,
+        /// Seed of a probability rule's generator, for a repeatable run.
+        #[arg(long, requires = "probability")]
+        seed: Option<u64>,
+        /// Answer this error code (one of the API's).
+        #[arg(
+            long,
+            conflicts_with = "latency_ms",
+            required_unless_present = "latency_ms"
+        )]
+        error_code: Option<String>,
+        /// The error's message.
+        #[arg(long, requires = "error_code")]
+        message: Option<String>,
+        /// Delay the real answer by this many milliseconds.
+        #[arg(long)]
+        latency_ms: Option<u64>,
+    },
+    Remove {
+        fault_id: String,
+    },
+    /// Remove every rule of the account.
+    Clear,
 }

@@ -5,6 +5,7 @@ mod admin;
 mod backends;
 mod cli;
 mod connections;
+mod emulator;
 mod serve;
 mod upload;
 

@@ -8,8 +8,10 @@ use anyhow::{Context, Result};
 use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::collect::FailedPackages;
+use mnpd_domain::reset::Resets;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
+use mnpd_domain::task_pacing::TaskPacing;
 use mnpd_domain::upload::Uploads;
 use mnpd_server::{AppState, GatewaySettings, StateParts};
 use tokio::sync::{watch, Notify};
@@ -148,6 +150,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{local}"));
 
     let work = Arc::new(Notify::new());
+    let emulator = args.emulator.then(|| {
+        tracing::warn!("emulator controls are on (/_mnpd/emulator/): a test-suite server, not a production one");
+        Arc::new(mnpd_server::emulator::Emulator::new(
+            Arc::new(TaskPacing::new(meta.clone(), work.clone())),
+            Resets::new(meta.clone(), blobs.clone(), clock.clone()),
+        ))
+    });
     let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
         blobs: blobs.clone(),
@@ -166,6 +175,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ..GatewaySettings::default()
         },
         secrets,
+        emulator: emulator.clone(),
     }));
 
     let (stop_workers, stopped) = watch::channel(false);
@@ -181,25 +191,27 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         ))
         .run(failures.clone(), FAILED_PACKAGE_SWEEP, stopped.clone()),
     );
-    let runner = Arc::new(
-        TaskRunner::new(
-            meta.clone(),
-            blobs.clone(),
-            clock.clone(),
-            RunnerSettings {
-                owner: format!("mnpd-{}", uuid_like()),
-                lease_secs: args.task_lease_secs.max(5),
-                max_attempts: 3,
-                package_limits: mnpd_package::Limits {
-                    max_directory_bytes: args.max_zip_directory_bytes,
-                    ..mnpd_package::Limits::default()
-                },
-                poll: Duration::from_secs(2),
+    let mut runner = TaskRunner::new(
+        meta.clone(),
+        blobs.clone(),
+        clock.clone(),
+        RunnerSettings {
+            owner: format!("mnpd-{}", uuid_like()),
+            lease_secs: args.task_lease_secs.max(5),
+            max_attempts: 3,
+            package_limits: mnpd_package::Limits {
+                max_directory_bytes: args.max_zip_directory_bytes,
+                ..mnpd_package::Limits::default()
             },
-        )
-        .with_telemetry(state.metrics.clone())
-        .with_failures(failures.clone()),
-    );
+            poll: Duration::from_secs(2),
+        },
+    )
+    .with_telemetry(state.metrics.clone())
+    .with_failures(failures.clone());
+    if let Some(emulator) = &emulator {
+        runner = runner.with_pacing(emulator.tasks.clone());
+    }
+    let runner = Arc::new(runner);
     let workers: Vec<_> = (0..args.workers)
         .map(|_| tokio::spawn(runner.clone().run(work.clone(), stopped.clone())))
         .collect();

@@ -6,7 +6,7 @@
 //! line on stdout is a summary for CI (or one JSON object with `--json`);
 //! the exit status is 0 only when the task reached 60.
 
-mod api;
+pub mod api;
 mod pack;
 
 use std::io::IsTerminal;
@@ -144,11 +144,11 @@ async fn steps(args: &UploadArgs, ui: &Ui, summary: &mut Summary) -> Result<(), 
         )
     })?;
     let client = ApiClient::new(
-        &args.endpoint,
-        &args.secret_id,
-        &args.secret_key,
-        args.region.as_deref(),
-        args.ca_cert.as_deref(),
+        &args.server.endpoint,
+        &args.server.secret_id,
+        &args.server.secret_key,
+        args.server.region.as_deref(),
+        args.server.ca_cert.as_deref(),
     )
     .map_err(|e| Failure::new("credentials", format!("{e:#}")))?;
     // One cheap call before any packing or sending: a wrong key, platform,

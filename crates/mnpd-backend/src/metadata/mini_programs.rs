@@ -58,7 +58,7 @@ const LISTING_FILTER: &str = "m.platform_id = $1
 /// The statements deleting the records of a mini program (`$1`), in an
 /// order that satisfies the foreign keys. A new table with records of a
 /// mini program belongs in this list.
-const RECORDS_OF_MINI_PROGRAM: &[&str] = &[
+pub(super) const RECORDS_OF_MINI_PROGRAM: &[&str] = &[
     "DELETE FROM approval_items WHERE approval_no IN (SELECT approval_no FROM approvals WHERE mnp_id = $1)",
     "DELETE FROM approvals WHERE mnp_id = $1",
     "DELETE FROM previews WHERE mnp_id = $1",

@@ -22,6 +22,7 @@ mod approvals;
 mod mini_programs;
 mod previews;
 mod releases;
+mod resets;
 mod settings;
 mod tasks;
 mod uploads;

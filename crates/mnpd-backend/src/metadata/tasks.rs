@@ -237,6 +237,18 @@ impl TaskStore for SqlStore {
         Ok(changed > 0)
     }
 
+    async fn renew_lease(&self, task_id: &str, owner: &str, until: i64) -> StoreResult<bool> {
+        let changed = sql(
+            "UPDATE tasks SET lease_until = $1 WHERE task_id = $2 AND status = 20 AND lease_owner = $3",
+        )
+        .bind(until)
+        .bind(task_id)
+        .bind(owner)
+        .execute(self.db.write())
+        .await?;
+        Ok(changed > 0)
+    }
+
     async fn expire_all_leases(&self) -> StoreResult<u64> {
         sql("UPDATE tasks SET lease_until = NULL WHERE status = 20")
             .execute(self.db.write())

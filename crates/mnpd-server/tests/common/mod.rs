@@ -138,6 +138,7 @@ pub async fn start_with(
             max_clock_skew_secs: 300,
         },
         secrets: cipher,
+        emulator: None,
     }));
     let (stop, stopped) = watch::channel(false);
     let runner = Arc::new(

@@ -163,7 +163,50 @@ impl ApiClient {
     }
 }
 
+/// The path of the emulator controls, under the endpoint.
+const EMULATOR_PREFIX: &str = "_mnpd/emulator/";
+
 impl ApiClient {
+    /// Calls an emulator control (`--emulator`): `path` under
+    /// `/_mnpd/emulator/`, with the key as Basic credentials; the answer's
+    /// JSON object, or what the server refused with.
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let url = self
+            .url
+            .join(&format!("{EMULATOR_PREFIX}{path}"))
+            .with_context(|| format!("emulator control `{path}`"))?;
+        let mut request = self
+            .http
+            .request(method, url)
+            .timeout(Duration::from_secs(60))
+            .basic_auth(&self.secret_id, Some(&self.secret_key));
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(self.transport_failure(path, &e)))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let message = answer["Error"]["Message"].as_str().unwrap_or_default();
+        if status == reqwest::StatusCode::NOT_FOUND && message.contains("--emulator") {
+            bail!("the server has its emulator controls off; start it with --emulator (MNPD_EMULATOR=1)");
+        }
+        bail!("HTTP {status}: {message}")
+    }
+
     /// What went wrong on the way, said so that it can be acted on: a TLS
     /// handshake answered in plain HTTP is a server that speaks http.
     fn transport_failure(&self, action: &str, e: &reqwest::Error) -> String {
