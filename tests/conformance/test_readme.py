@@ -127,6 +127,18 @@ def test_every_readme_block_runs_as_written(reader):
                           "MNPD_PLATFORM_ID", "MNPD_TEAM_ID"}, creds
     env = dict(r["env"], **creds)
 
+    # A reader starts Python after the file server is up; a script must
+    # wait for it.
+    import urllib.request
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{r['files_port']}/shop.zip", timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the README's file server did not start"
+            time.sleep(0.1)
+
     # The two Python blocks are one session.
     script = r["work"].parent / "readme.py"
     script.write_text(ported(py1 + "\n" + py2, r))
