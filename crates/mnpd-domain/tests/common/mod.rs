@@ -208,11 +208,6 @@ impl Env {
     }
 
     pub fn versions(&self) -> Versions {
-        self.versions_on(self.blobs.clone())
-    }
-
-    /// Versions over other blob storage (a wrapper of `blobs`).
-    pub fn versions_on(&self, blobs: Arc<dyn BlobStore>) -> Versions {
         let fetcher = Fetcher::new(FetchLimits {
             max_bytes: MAX_PACKAGE_BYTES,
             connect_timeout: Duration::from_secs(2),
@@ -227,7 +222,7 @@ impl Env {
         .unwrap();
         Versions::new(
             self.store.clone(),
-            blobs,
+            self.blobs.clone(),
             fetcher,
             self.clock.clone(),
             self.work.clone(),
