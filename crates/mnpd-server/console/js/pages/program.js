@@ -142,8 +142,9 @@ async function versionsTab(ctx, mnp, body, base) {
     const stages = stagesR.Data || [];
     const released = new Set((historyR.Data?.DataList || []).map((v) => v.MNPVersionId));
     clear(stagesHost, stageCards(stages, released));
-    const develop = stages.find((s) => s.Phase === "Develop");
-    let latest = develop ? develop.MNPVersion : "";
+    // The next number follows the greatest version of any creator.
+    let latest = "";
+    for (const s of stages) if (s.Phase === "Develop" && greater(s.MNPVersion, latest)) latest = s.MNPVersion;
     for (const t of tasks.ofPlatform(pid)) {
       if (t.MNPId === mnp.MNPId && t.TaskStatus !== 30 && greater(t.MNPVersion, latest)) latest = t.MNPVersion;
     }
