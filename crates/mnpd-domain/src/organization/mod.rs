@@ -207,7 +207,7 @@ impl Organization {
             &name,
             new.account_type,
             &password,
-            &caller.user,
+            &caller.user(),
         )
         .await
         .map(|u| u.user_id)
@@ -454,7 +454,7 @@ impl Organization {
                 related_team_id: related_team_id.clone(),
                 admin_user_id: Some(admin.user_id.clone()),
                 remark: remark.clone(),
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
             };
             match self.org.create_team(&team, admin_role).await {
                 Ok(()) => return Ok(team),
@@ -662,7 +662,7 @@ impl Organization {
                 &name,
                 MEMBER,
                 &password,
-                &caller.user,
+                &caller.user(),
             )
             .await?;
         self.org
