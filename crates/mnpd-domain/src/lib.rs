@@ -18,6 +18,7 @@ pub mod preview;
 pub mod release;
 pub mod reset;
 pub mod secret;
+pub mod server_domain;
 pub mod shared_key;
 pub mod stage;
 pub mod store;
