@@ -7,6 +7,7 @@ use mnpd_domain::account::Accounts;
 use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
+use mnpd_domain::domains::Domains;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::package::Packages;
 use mnpd_domain::preview::Previews;
@@ -52,6 +53,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub mini_programs: MiniPrograms,
     pub applications: Applications,
+    pub domains: Domains,
     pub versions: Versions,
     pub approvals: Approvals,
     pub releases: Releases,
@@ -137,6 +139,7 @@ impl AppState {
             accounts: Accounts::new(store.clone()),
             mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
             applications: Applications::new(store.clone(), clock.clone()),
+            domains: Domains::new(store.clone(), clock.clone()),
             versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
                 .with_uploads(uploads.clone()),
             approvals: Approvals::new(store.clone(), clock.clone()),

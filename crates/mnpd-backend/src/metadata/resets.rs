@@ -20,6 +20,7 @@ const MINI_PROGRAMS_OF_PLATFORM: &str =
 const RECORDS_OF_PLATFORM: &[&str] = &[
     "DELETE FROM mini_programs WHERE platform_id = $1",
     "DELETE FROM applications WHERE platform_id = $1",
+    "DELETE FROM global_domains WHERE platform_id = $1",
     "DELETE FROM teams WHERE platform_id = $1 AND team_id <> (
         SELECT team_id FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1)",
 ];

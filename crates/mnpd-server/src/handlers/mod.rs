@@ -4,6 +4,7 @@
 mod application;
 mod approval;
 mod catalog;
+mod domain;
 mod mini_program;
 mod mini_program_manage;
 mod package;
@@ -77,6 +78,23 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DescribeMNPVersionPreview => preview::describe_trial,
         A::DescribeMNPOfflinePackageURL => package::offline_package_url,
         A::DescribeOfflineMNPPackage => package::offline_package,
+        // Server domains.
+        A::CreateDomain => domain::create,
+        A::CreateMNPDomainACL => domain::create_acl,
+        A::ModifyDomain => domain::modify,
+        A::ModifyMNPDomain => domain::modify_acl,
+        A::DescribeDomainInfo => domain::describe,
+        A::DescribeMNPDomainACL => domain::describe_acl,
+        A::DescribeDomainTeamList => domain::teams,
+        A::DescribeTeamDomainList => domain::team_domains,
+        A::DisableTeamDomain => domain::disable_team_domain,
+        A::CreateGlobalDomain => domain::create_global,
+        A::CreateGlobalDomainACL => domain::create_global_acl,
+        A::ModifyGlobalDomain => domain::modify_global,
+        A::DeleteGlobalDomain => domain::delete_global,
+        A::DescribeGlobalDomainList => domain::list_global,
+        A::DescribeGlobalDomainACL => domain::list_global_acl,
+        A::CheckGlobalDomain => domain::check_global,
         _ => return None,
     };
     Some(handler)
@@ -100,6 +118,11 @@ pub fn operation_of(action: Action) -> Action {
         A::CreateOnlineApply => A::ReleaseMNPVersion,
         A::ModifyOnlineVersion => A::RollbackMNPVersion,
         A::DescribeOfflineMNPPackage => A::DescribeMNPOfflinePackageURL,
+        A::CreateMNPDomainACL => A::CreateDomain,
+        A::ModifyMNPDomain => A::ModifyDomain,
+        A::DescribeMNPDomainACL => A::DescribeDomainInfo,
+        A::CreateGlobalDomainACL => A::CreateGlobalDomain,
+        A::DescribeGlobalDomainACL => A::DescribeGlobalDomainList,
         other => other,
     }
 }
