@@ -80,9 +80,12 @@ def test_create_describe_modify(tenant):
         {"DomainType": WEBVIEW, "DomainUrlList": ["https://shop.example.com"]}])
     assert tenant.domains(mnp) == [
         (REQUEST, "https://api2.example.com"), (WEBVIEW, "https://shop.example.com")]
+    # As in the public example: an item with a DomainType alone clears it.
+    tenant.call("ModifyMNPDomain", MNPId=mnp, Domain=[{"DomainType": WEBVIEW}])
+    assert tenant.domains(mnp) == [(REQUEST, "https://api2.example.com")]
     # Without Domain, nothing changes.
     tenant.call("ModifyDomain", MNPId=mnp)
-    assert len(tenant.domains(mnp)) == 2
+    assert len(tenant.domains(mnp)) == 1
 
 
 # (DomainType, URL, what the message names): at least 30, by rule.

@@ -18,7 +18,7 @@ fn params(domain: Vec<CreateDomainParam>) -> Vec<DomainParam> {
         .into_iter()
         .map(|d| DomainParam {
             domain_type: d.domain_type,
-            urls: d.domain_url_list,
+            urls: d.domain_url_list.unwrap_or_default(),
         })
         .collect()
 }
