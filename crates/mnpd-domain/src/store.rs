@@ -104,6 +104,8 @@ pub struct ApplicationQuery {
     /// substring.
     pub keyword: Option<String>,
     pub team_id: Option<String>,
+    /// Only applications that approved a version of this mini program.
+    pub approved_mnp_id: Option<String>,
     pub offset: i64,
     pub limit: i64,
 }

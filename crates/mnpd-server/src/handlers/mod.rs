@@ -52,6 +52,8 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DescribeApplication => application::detail,
         A::ModifyApplication => application::modify,
         A::DeleteApplication => application::delete,
+        A::ModifyApplicationAppKey => application::modify_app_key,
+        A::DescribeSimpleApplicationInfoList => application::simple_list,
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
         A::DescribeTempSecret4UploadFile2Cos => upload::temp_secret,
