@@ -971,6 +971,53 @@ def test_offline_package_url_and_download(lc, offline):
         assert int(got.headers["Content-Length"]) == len(data)
 
 
+def test_offline_package_policy_follows_the_domain_lists(lc, offline):
+    """The manifest next to the package carries the effective domain lists
+    (docs/host-apps.md), read anew at each fetch: no new version needed."""
+    mnp, vid, data = offline
+    url = lc.package_url(mnp, "DescribeOfflineMNPPackage")
+    policy_url = url.replace(".zip?", ".policy.json?")
+
+    def policy():
+        got = http_get(policy_url)
+        assert got.status_code == 200, got.text
+        assert got.headers["Content-Type"] == "application/json"
+        assert got.headers["Cache-Control"] == "no-store"
+        body = got.json()
+        assert (body["mnpId"], body["mnpVersionId"], body["version"]) == (mnp, vid, "3.1.4")
+        assert body["packageSha256"] == hashlib.sha256(data).hexdigest()
+        assert set(body["domains"]) == {"request", "uploadFile", "downloadFile", "socket", "webView"}
+        return body["domains"]
+
+    own = harness.unique_name("pol").lower()
+    api_host, black_host = f"api.{own}.example.com", f"ads.{own}.example.com"
+    lc.sdk("ModifyDomain", MNPId=mnp, Domain=[
+        {"DomainType": 1, "DomainUrlList": [f"https://{api_host}", f"https://{black_host}"]},
+        {"DomainType": 4, "DomainUrlList": [f"wss://{api_host}"]}])
+    first = policy()
+    assert {f"https://{api_host}", f"https://{black_host}"} <= set(first["request"])
+    assert f"wss://{api_host}" in first["socket"]
+    lc.sdk("ModifyDomain", MNPId=mnp, Domain=[
+        {"DomainType": 1, "DomainUrlList": [f"https://{black_host}"]}])
+    after_modify = policy()
+    assert f"https://{api_host}" not in after_modify["request"]
+    assert f"wss://{api_host}" in after_modify["socket"]
+    # Black-listed after the mini program listed it: gone from the policy.
+    lc.sdk("CreateGlobalDomain", DomainType=2, DomainUrlList=[black_host])
+    assert f"https://{black_host}" not in policy()["request"]
+    # A disabled domain leaves it too.
+    teams = lc.sdk("DescribeDomainTeamList", Offset=0, Limit=1000).Data.DataList
+    team_rows = [r for t in teams for r in lc.sdk(
+        "DescribeTeamDomainList", TeamId=t.TeamId, Offset=0, Limit=1000).Data.DataList]
+    socket = [r for r in team_rows if r.MNPId == mnp and r.DomainUrl == f"wss://{api_host}"]
+    assert len(socket) == 1, team_rows
+    lc.sdk("DisableTeamDomain", DomainId=socket[0].DomainId)
+    assert f"wss://{api_host}" not in policy()["socket"]
+    # The same signature rules as the package.
+    tampered = policy_url.replace("signature=", "signature=0")
+    assert http_get(tampered).status_code == 403
+
+
 def test_offline_package_conditional_and_range_requests(lc, offline):
     mnp, _, data = offline
     url = lc.package_url(mnp)

@@ -2148,7 +2148,7 @@ pub mod model {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct CreateDomainParam {
         #[serde(rename = "DomainUrlList")]
-        pub domain_url_list: Vec<String>,
+        pub domain_url_list: Option<Vec<String>>,
         #[serde(rename = "DomainType")]
         pub domain_type: i64,
     }
@@ -6631,7 +6631,7 @@ mod schema {
         FieldSchema {
             name: "DomainUrlList",
             ty: List(&String),
-            required: true,
+            required: false,
         },
         FieldSchema {
             name: "DomainType",

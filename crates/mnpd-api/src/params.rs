@@ -549,7 +549,10 @@ mod tests {
         let req: model::CreateDomainRequest = decode(Action::CreateDomain, params).unwrap();
         assert_eq!(req.mnp_id, "mp1");
         assert_eq!(req.domain.len(), 2);
-        assert_eq!(req.domain[0].domain_url_list[1], "https://b.example");
+        assert_eq!(
+            req.domain[0].domain_url_list.as_deref().unwrap()[1],
+            "https://b.example"
+        );
         assert_eq!(req.domain[1].domain_type, 2);
     }
 
@@ -583,9 +586,9 @@ mod tests {
         params["Domain"][1]
             .as_object_mut()
             .unwrap()
-            .remove("DomainUrlList");
+            .remove("DomainType");
         let err = validate(Action::CreateDomain, &params).unwrap_err();
-        assert_missing(err, "Domain.1.DomainUrlList", "a list of strings");
+        assert_missing(err, "Domain.1.DomainType", "an integer");
     }
 
     #[test]
@@ -821,7 +824,10 @@ mod tests {
             })
         );
         let req: model::CreateDomainRequest = decode(Action::CreateDomain, params).unwrap();
-        assert_eq!(req.domain[1].domain_url_list, vec!["https://c.example"]);
+        assert_eq!(
+            req.domain[1].domain_url_list.as_deref().unwrap(),
+            ["https://c.example"]
+        );
     }
 
     #[test]
@@ -990,14 +996,17 @@ mod tests {
 
     #[test]
     fn from_flat_then_validate_reports_missing() {
-        let pairs = flat(&[("PlatformId", "p"), ("Domain.0.DomainType", "1")]);
+        let pairs = flat(&[
+            ("PlatformId", "p"),
+            ("Domain.0.DomainUrlList.0", "https://a.example"),
+        ]);
         let params = from_flat(Action::CreateDomain, &pairs).unwrap();
         let err = validate(Action::CreateDomain, &params).unwrap_err();
         assert_missing(err, "MNPId", "a string");
         let mut with_id = params.clone();
         with_id.insert("MNPId".into(), json!("m"));
         let err = validate(Action::CreateDomain, &with_id).unwrap_err();
-        assert_missing(err, "Domain.0.DomainUrlList", "a list of strings");
+        assert_missing(err, "Domain.0.DomainType", "an integer");
     }
 
     #[test]

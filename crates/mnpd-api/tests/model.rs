@@ -85,9 +85,12 @@ fn object_schemas_match_the_spec() {
         assert_eq!(schema.len(), fields.len(), "{name}");
         for (s, f) in schema.iter().zip(fields) {
             assert_eq!(s.name, f["name"], "{name}");
+            // The one field the spec requires but its own ModifyMNPDomain
+            // example leaves out is optional (the codegen's OPTIONAL_IN_EXAMPLES).
+            let relaxed = (name.as_str(), s.name) == ("CreateDomainParam", "DomainUrlList");
             assert_eq!(
                 s.required,
-                f["required"].as_bool().unwrap_or(false),
+                f["required"].as_bool().unwrap_or(false) && !relaxed,
                 "{name}.{}",
                 s.name
             );

@@ -52,6 +52,7 @@ macro_rules! store_suite {
             failed_tasks_are_handed_to_collection_once,
             package_deletions_are_seen_until_ended,
             a_reset_platform_keeps_only_its_default_team_and_others_keep_everything,
+            domains_are_checked_against_the_lists_in_the_writing_transaction,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -2473,4 +2474,115 @@ pub async fn a_reset_platform_keeps_only_its_default_team_and_others_keep_everyt
     );
     assert!(s.get_upload(&upload.key).await.unwrap().is_none());
     assert!(s.delete_uploads_of(account_id).await.unwrap().is_empty());
+}
+
+pub async fn domains_are_checked_against_the_lists_in_the_writing_transaction(s: Store) {
+    let (_a, p, t) = seed(&s).await;
+    let mnp = "mpdddddddddddddd";
+    s.insert_mini_program(&mini(mnp, "Net", &t, 1))
+        .await
+        .unwrap();
+    let entry = |t: i64, host: &str| (t, format!("https://{host}"), host.to_string());
+    let change = |replaced: Vec<i64>, entries| DomainChange {
+        platform_id: p.platform_id.clone(),
+        mnp_id: mnp.into(),
+        replaced_types: replaced,
+        entries,
+        user: "u".into(),
+        now: 5,
+    };
+    let add = change(
+        vec![],
+        vec![entry(1, "a.example.com"), entry(1, "b.example.com")],
+    );
+    assert_eq!(
+        s.change_mini_program_domains(&add).await.unwrap(),
+        DomainWrite::Written
+    );
+    assert_eq!(
+        s.change_mini_program_domains(&change(vec![], vec![entry(1, "a.example.com")]))
+            .await
+            .unwrap(),
+        DomainWrite::Repeated(vec!["https://a.example.com".into()])
+    );
+    let before = s.mini_program_domains(mnp).await.unwrap();
+    let a_id = before[0].domain_id;
+    assert!(s.set_domain_status(&p.platform_id, a_id, 2).await.unwrap());
+    assert!(!s.set_domain_status(OTHER_PLATFORM, a_id, 2).await.unwrap());
+    // Replacing keeps a remaining entry's id and status, drops the rest.
+    let keep_a = change(
+        vec![1],
+        vec![entry(1, "a.example.com"), entry(1, "c.example.com")],
+    );
+    assert_eq!(
+        s.change_mini_program_domains(&keep_a).await.unwrap(),
+        DomainWrite::Written
+    );
+    let after = s.mini_program_domains(mnp).await.unwrap();
+    let urls: Vec<_> = after.iter().map(|d| (d.url.as_str(), d.status)).collect();
+    assert_eq!(
+        urls,
+        [("https://a.example.com", 2), ("https://c.example.com", 1)]
+    );
+    assert_eq!(after[0].domain_id, a_id);
+
+    let hosts = |h: &[&str]| h.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let black = hosts(&["example.com"]);
+    assert_eq!(
+        s.add_global_domains(&p.platform_id, 2, &black, "u", 6)
+            .await
+            .unwrap(),
+        DomainWrite::Written
+    );
+    assert_eq!(
+        s.add_global_domains(&p.platform_id, 1, &black, "u", 6)
+            .await
+            .unwrap(),
+        DomainWrite::Black(black.clone())
+    );
+    // The black list covers subdomains: the whole change is refused.
+    assert_eq!(
+        s.change_mini_program_domains(&change(vec![], vec![entry(3, "d.example.com")]))
+            .await
+            .unwrap(),
+        DomainWrite::Black(vec!["https://d.example.com".into()])
+    );
+    let listed = s.global_domains(&p.platform_id).await.unwrap();
+    let id = listed[0].domain_id;
+    assert_eq!(
+        s.rename_global_domain(&p.platform_id, id, "other.net", "v", 7)
+            .await
+            .unwrap(),
+        Some(DomainWrite::Written)
+    );
+    assert_eq!(
+        s.rename_global_domain(OTHER_PLATFORM, id, "x.net", "v", 7)
+            .await
+            .unwrap(),
+        None
+    );
+    let (n, page) = s
+        .list_global_domains(&GlobalDomainQuery {
+            platform_id: p.platform_id.clone(),
+            list_types: vec![2],
+            keyword: Some("OTHER".into()),
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (n, page[0].host.as_str(), page[0].update_user.as_str()),
+        (1, "other.net", "v")
+    );
+    let (n, rows) = s
+        .team_domains(&p.platform_id, &t.team_id, 0, 1)
+        .await
+        .unwrap();
+    assert_eq!((n, rows.len(), rows[0].mnp_name.as_str()), (2, 1, "Net"));
+    assert!(!s.delete_global_domain(OTHER_PLATFORM, id).await.unwrap());
+    assert!(s.delete_global_domain(&p.platform_id, id).await.unwrap());
+    // Deleting the mini program deletes its domains.
+    assert!(s.delete_mini_program(&p.platform_id, mnp).await.unwrap());
+    assert!(s.mini_program_domains(mnp).await.unwrap().is_empty());
 }

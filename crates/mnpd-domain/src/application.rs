@@ -9,7 +9,7 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mini_program::{check_page, owned_platform};
-use crate::store::{AccountStore, ApplicationStore, Has, StoreError};
+use crate::store::{AccountStore, ApplicationStore, Has, MiniProgramStore, StoreError};
 
 /// The filter and page a list request asks for; handlers build it.
 pub use crate::store::ApplicationQuery;
@@ -54,17 +54,19 @@ pub struct ApplicationChanges {
 pub struct Applications {
     accounts: Arc<dyn AccountStore>,
     applications: Arc<dyn ApplicationStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
     clock: Arc<dyn Clock>,
 }
 
 impl Applications {
     pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
     where
-        S: Has<dyn AccountStore> + Has<dyn ApplicationStore> + ?Sized,
+        S: Has<dyn AccountStore> + Has<dyn ApplicationStore> + Has<dyn MiniProgramStore> + ?Sized,
     {
         Applications {
             accounts: Has::share(&store),
             applications: Has::share(&store),
+            mini_programs: Has::share(&store),
             clock,
         }
     }
@@ -221,6 +223,52 @@ impl Applications {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// ModifyApplicationAppKey: the package names. One left out keeps its
+    /// value; one sent empty clears it.
+    pub async fn modify_app_keys(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+        android_app_key: Option<&str>,
+        ios_app_key: Option<&str>,
+    ) -> Result<(), DomainError> {
+        let mut app = self.owned(caller, platform_id, application_id).await?;
+        if let Some(k) = android_app_key {
+            app.android_app_key = app_key("AndroidAppKey", k)?;
+        }
+        if let Some(k) = ios_app_key {
+            app.ios_app_key = app_key("IOSAppKey", k)?;
+        }
+        app.update_user = caller.user();
+        app.updated_at = self.clock.now().unix_timestamp();
+        match self.applications.update_application(&app).await? {
+            true => Ok(()),
+            false => Err(DomainError::InvalidApplicationId(app.application_id)),
+        }
+    }
+
+    /// DescribeSimpleApplicationInfoList: the listing, narrowed with
+    /// `MNPId` to the applications that approved a version of it.
+    pub async fn simple_list(
+        &self,
+        caller: &Caller,
+        query: ApplicationQuery,
+    ) -> Result<(i64, Vec<ApplicationListing>), DomainError> {
+        owned_platform(self.accounts.as_ref(), caller, &query.platform_id).await?;
+        if let Some(mnp_id) = query.approved_mnp_id.as_deref().filter(|m| !m.is_empty()) {
+            if self
+                .mini_programs
+                .get_mini_program(&query.platform_id, mnp_id)
+                .await?
+                .is_none()
+            {
+                return Err(DomainError::InvalidMnpId(mnp_id.to_string()));
+            }
+        }
+        self.list(caller, query).await
     }
 
     /// DeleteApplication: refused while an approval refers to it.

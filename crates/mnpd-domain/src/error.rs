@@ -130,6 +130,17 @@ pub enum DomainError {
     PasswordNotEncrypted(String),
     #[error("{0}")]
     InvalidPresetKey(String),
+    // Server domains.
+    #[error("{0}")]
+    InvalidDomain(String),
+    #[error("{0}")]
+    RepeatDomain(String),
+    #[error("{0}")]
+    WhiteDomain(String),
+    #[error("{0}")]
+    BlackDomain(String),
+    #[error("DomainId {0} is not a domain of this platform; send a DomainId listed by {1}")]
+    DomainNotFound(i64, &'static str),
     /// A search parameter longer than listings accept.
     #[error("{0}")]
     QueryTooLong(String),

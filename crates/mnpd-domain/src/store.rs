@@ -216,6 +216,8 @@ pub struct ApplicationQuery {
     /// substring.
     pub keyword: Option<String>,
     pub team_id: Option<String>,
+    /// Only applications that approved a version of this mini program.
+    pub approved_mnp_id: Option<String>,
     pub offset: i64,
     pub limit: i64,
 }
@@ -472,6 +474,146 @@ pub trait ResetStore: Send + Sync {
     async fn delete_uploads_of(&self, account_id: i64) -> StoreResult<Vec<String>>;
 }
 
+/// One server domain of a mini program (docs/domains.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnpDomain {
+    pub domain_id: i64,
+    pub mnp_id: String,
+    pub domain_type: i64,
+    /// Normalised `scheme://host`.
+    pub url: String,
+    pub host: String,
+    /// 1 enabled, 2 disabled.
+    pub status: i64,
+    pub create_user: String,
+    pub created_at: i64,
+}
+
+/// A domain as a team's listing shows it: with its mini program's name.
+#[derive(Debug, Clone)]
+pub struct TeamDomain {
+    pub domain: MnpDomain,
+    pub mnp_name: String,
+}
+
+/// An entry of a platform-wide list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalDomain {
+    pub domain_id: i64,
+    pub platform_id: String,
+    /// 1 white, 2 black.
+    pub list_type: i64,
+    pub host: String,
+    pub create_user: String,
+    pub created_at: i64,
+    pub update_user: String,
+    pub updated_at: i64,
+}
+
+/// A change to one mini program's domains.
+#[derive(Debug, Clone)]
+pub struct DomainChange {
+    pub platform_id: String,
+    pub mnp_id: String,
+    /// The types whose lists are replaced; empty when the entries are added.
+    pub replaced_types: Vec<i64>,
+    /// (DomainType, normalised URL, host), in request order.
+    pub entries: Vec<(i64, String, String)>,
+    pub user: String,
+    pub now: i64,
+}
+
+/// Why a write of domains was not made; checked in the writing transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainWrite {
+    Written,
+    /// Entries already present (added, not replaced).
+    Repeated(Vec<String>),
+    /// Hosts covered by the black list.
+    Black(Vec<String>),
+    /// Hosts already on the white list.
+    White(Vec<String>),
+    /// A list would hold more than it may: (DomainType or list type, count).
+    TooMany(i64, usize),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GlobalDomainQuery {
+    pub platform_id: String,
+    /// Empty: both lists.
+    pub list_types: Vec<i64>,
+    /// Matches the host as a substring, case-insensitively.
+    pub keyword: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Server domains: each mini program's, and the platform's white and black
+/// lists. Writes lock the platform's row, so the checks they make (black
+/// list, repeats, limits) hold against concurrent writes.
+#[async_trait]
+pub trait DomainStore: Send + Sync {
+    /// The mini program's domains, every status, by type then DomainId.
+    async fn mini_program_domains(&self, mnp_id: &str) -> StoreResult<Vec<MnpDomain>>;
+    /// Applies the change if no entry is black-listed, no added entry is
+    /// already present and no type exceeds its limit. A replaced entry
+    /// that stays keeps its DomainId and status.
+    async fn change_mini_program_domains(&self, change: &DomainChange) -> StoreResult<DomainWrite>;
+    /// Total and page of the domains of the team's mini programs, newest first.
+    async fn team_domains(
+        &self,
+        platform_id: &str,
+        team_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TeamDomain>)>;
+    /// Sets the status of a domain of a mini program of the platform; false
+    /// when there is none.
+    async fn set_domain_status(
+        &self,
+        platform_id: &str,
+        domain_id: i64,
+        status: i64,
+    ) -> StoreResult<bool>;
+    /// Every entry of both lists of the platform, oldest first.
+    async fn global_domains(&self, platform_id: &str) -> StoreResult<Vec<GlobalDomain>>;
+    async fn list_global_domains(
+        &self,
+        query: &GlobalDomainQuery,
+    ) -> StoreResult<(i64, Vec<GlobalDomain>)>;
+    /// Adds every host to the list, or none: White/Black when a host is
+    /// already on a list, TooMany past the list's limit.
+    async fn add_global_domains(
+        &self,
+        platform_id: &str,
+        list_type: i64,
+        hosts: &[String],
+        user: &str,
+        now: i64,
+    ) -> StoreResult<DomainWrite>;
+    /// Renames an entry; None when the platform has no such entry,
+    /// White/Black when another entry has the host.
+    async fn rename_global_domain(
+        &self,
+        platform_id: &str,
+        domain_id: i64,
+        host: &str,
+        user: &str,
+        now: i64,
+    ) -> StoreResult<Option<DomainWrite>>;
+    /// False when the platform has no such entry.
+    async fn delete_global_domain(&self, platform_id: &str, domain_id: i64) -> StoreResult<bool>;
+    /// Teams of the platform whose name or id contains the keyword, oldest
+    /// first, with the total.
+    async fn domain_teams(
+        &self,
+        platform_id: &str,
+        keyword: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Team>)>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -486,6 +628,7 @@ pub trait MetaStore:
     + UploadStore
     + ResetStore
     + OrganizationStore
+    + DomainStore
 {
 }
 impl<
@@ -501,7 +644,8 @@ impl<
             + MiniProgramManagementStore
             + UploadStore
             + ResetStore
-            + OrganizationStore,
+            + OrganizationStore
+            + DomainStore,
     > MetaStore for T
 {
 }
@@ -543,6 +687,7 @@ capabilities!(
     UploadStore,
     ResetStore,
     OrganizationStore,
+    DomainStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

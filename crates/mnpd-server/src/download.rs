@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use mnpd_domain::entity::Version;
 use mnpd_domain::package::DownloadRefusal;
 
 use crate::AppState;
@@ -64,48 +65,113 @@ fn etag_matches(header_value: &str, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
+/// The file name of a package's policy manifest, after the package's stem.
+pub const POLICY_SUFFIX: &str = ".policy.json";
+
+/// The online version a signed URL names, or the answer refusing it.
+async fn authorized(
+    state: &AppState,
+    mnp_id: &str,
+    version_id: i64,
+    file: &str,
+    query: &HashMap<String, String>,
+) -> Result<Version, Response> {
+    let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
+    let signature = query.get("signature");
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "this URL is not signed; get one from DescribeMNPOfflinePackageURL",
+        ));
+    };
+    state
+        .packages
+        .authorize(mnp_id, version_id, file, expires, signature)
+        .await
+        .map_err(|refusal| match refusal {
+            DownloadRefusal::BadSignature => refuse(
+                StatusCode::FORBIDDEN,
+                "the URL signature is not valid; get a new URL from DescribeMNPOfflinePackageURL",
+            ),
+            DownloadRefusal::Expired => refuse(
+                StatusCode::FORBIDDEN,
+                "the URL has expired; get a new one from DescribeMNPOfflinePackageURL",
+            ),
+            DownloadRefusal::NotServed => {
+                refuse(StatusCode::NOT_FOUND, "this version is not online any more")
+            }
+            DownloadRefusal::Unavailable(why) => {
+                tracing::warn!(error = %why, "package download: storage unavailable");
+                refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable; retry",
+                )
+            }
+        })
+}
+
+/// The policy manifest of an online version: what the package is and the
+/// domains its mini program may reach now, read at each request so that a
+/// change of any list shows at the next fetch.
+async fn policy(state: &AppState, version: &Version) -> Response {
+    let effective = match state
+        .domains
+        .effective(&version.new.platform_id, &version.new.mnp_id)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "policy manifest: storage unavailable");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage unavailable; retry",
+            );
+        }
+    };
+    let domains: serde_json::Map<String, serde_json::Value> = effective
+        .by_kind
+        .into_iter()
+        .map(|(kind, urls)| (kind.name().to_string(), serde_json::json!(urls)))
+        .collect();
+    let body = serde_json::json!({
+        "mnpId": version.new.mnp_id,
+        "platformId": version.new.platform_id,
+        "mnpVersionId": version.mnp_version_id,
+        "version": version.new.version,
+        "packageSha256": version.new.sha256,
+        "packageSize": version.new.size,
+        "domains": domains,
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // The lists change without a new version: never reuse an old answer.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 pub async fn package(
     State(state): State<Arc<AppState>>,
     Path((mnp_id, version_id, file)): Path<(String, i64, String)>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let expires = query.get("expires").and_then(|e| e.parse::<i64>().ok());
-    let signature = query.get("signature");
-    let (Some(expires), Some(signature)) = (expires, signature) else {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "this URL is not signed; get one from DescribeMNPOfflinePackageURL",
-        );
-    };
-    let version =
-        match state
-            .packages
-            .authorize(&mnp_id, version_id, &file, expires, signature)
-            .await
-        {
-            Ok(v) => v,
-            Err(DownloadRefusal::BadSignature) => return refuse(
-                StatusCode::FORBIDDEN,
-                "the URL signature is not valid; get a new URL from DescribeMNPOfflinePackageURL",
-            ),
-            Err(DownloadRefusal::Expired) => {
-                return refuse(
-                    StatusCode::FORBIDDEN,
-                    "the URL has expired; get a new one from DescribeMNPOfflinePackageURL",
-                )
-            }
-            Err(DownloadRefusal::NotServed) => {
-                return refuse(StatusCode::NOT_FOUND, "this version is not online any more")
-            }
-            Err(DownloadRefusal::Unavailable(why)) => {
-                tracing::warn!(error = %why, "package download: storage unavailable");
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage unavailable; retry",
-                );
-            }
+    // The policy manifest sits next to the package, under the same
+    // signature (docs/host-apps.md).
+    if let Some(stem) = file.strip_suffix(POLICY_SUFFIX) {
+        let zip = format!("{stem}.zip");
+        return match authorized(&state, &mnp_id, version_id, &zip, &query).await {
+            Ok(version) => policy(&state, &version).await,
+            Err(refusal) => refusal,
         };
+    }
+    let version = match authorized(&state, &mnp_id, version_id, &file, &query).await {
+        Ok(v) => v,
+        Err(refusal) => return refusal,
+    };
     let etag = format!("\"{}\"", version.new.sha256);
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     if let Some(inm) = headers

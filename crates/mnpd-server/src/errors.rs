@@ -248,6 +248,11 @@ pub fn domain_code(e: &DomainError) -> ErrorCode {
         DomainError::WeakPassword(_)
         | DomainError::PasswordNotEncrypted(_)
         | DomainError::InvalidPresetKey(_) => C::InvalidParameterValue,
+        DomainError::InvalidDomain(_) => C::InvalidParameterValue,
+        DomainError::RepeatDomain(_) => C::FailedOperationExistRepeatDomainUrl,
+        DomainError::WhiteDomain(_) => C::FailedOperationExistWhiteDomain,
+        DomainError::BlackDomain(_) => C::FailedOperationExistBlackDomain,
+        DomainError::DomainNotFound(..) => C::FailedOperationRecordNotFound,
         DomainError::QueryTooLong(_) => C::InvalidParameterValueQueryParameterLengthExceedLimit,
         DomainError::Unavailable(_) => C::ResourceUnavailable,
         DomainError::Internal(_) => C::InternalError,

@@ -7,6 +7,7 @@ use mnpd_domain::account::Accounts;
 use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
+use mnpd_domain::domains::Domains;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::organization::Organization;
 use mnpd_domain::package::Packages;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub mini_programs: MiniPrograms,
     pub applications: Applications,
     pub organization: Organization,
+    pub domains: Domains,
     pub versions: Versions,
     pub approvals: Approvals,
     pub releases: Releases,
@@ -141,6 +143,7 @@ impl AppState {
             applications: Applications::new(store.clone(), clock.clone()),
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
+            domains: Domains::new(store.clone(), clock.clone()),
             versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
                 .with_uploads(uploads.clone()),
             approvals: Approvals::new(store.clone(), clock.clone()),

@@ -140,7 +140,7 @@ async fn common_errors() {
             "InvalidAction",
         ),
         (
-            h.call("CreateDomain", json!({})).await,
+            h.call("DescribeApplicationConfigFile", json!({})).await,
             "UnsupportedOperation",
         ),
         (

@@ -39,10 +39,12 @@ async fn in_use(on: On<'_>, application_id: &str) -> StoreResult<bool> {
 }
 
 /// DescribeApplicationList's filter: platform `$1`, keyword pattern `$2`,
-/// team `$3`.
+/// team `$3`, approved a version of mini program `$4`.
 const LISTING_FILTER: &str = "a.platform_id = $1
     AND ($2 IS NULL OR lower(a.name) LIKE $2 ESCAPE '\\' OR lower(a.application_id) LIKE $2 ESCAPE '\\')
-    AND ($3 IS NULL OR a.team_id = $3)";
+    AND ($3 IS NULL OR a.team_id = $3)
+    AND ($4 IS NULL OR EXISTS (SELECT 1 FROM approval_items i JOIN approvals p ON p.approval_no = i.approval_no
+                               WHERE p.mnp_id = $4 AND i.application_id = a.application_id AND i.status = 3))";
 
 #[async_trait]
 impl ApplicationStore for SqlStore {
@@ -96,22 +98,25 @@ impl ApplicationStore for SqlStore {
     ) -> StoreResult<(i64, Vec<ApplicationListing>)> {
         let keyword = like_pattern(q.keyword.as_deref());
         let team = given(q.team_id.as_deref());
+        let mnp = given(q.approved_mnp_id.as_deref());
         let total: i64 = sql(format!(
             "SELECT count(*) AS n FROM applications a WHERE {LISTING_FILTER}"
         ))
         .bind(&q.platform_id)
         .bind(keyword.as_deref())
         .bind(team)
+        .bind(mnp)
         .fetch_one(self.db.read())
         .await?
         .get("n");
         let rows = sql(format!(
             "SELECT a.*, t.name AS team_name FROM applications a JOIN teams t ON t.team_id = a.team_id
-             WHERE {LISTING_FILTER} ORDER BY a.created_at DESC, a.number DESC LIMIT $4 OFFSET $5"
+             WHERE {LISTING_FILTER} ORDER BY a.created_at DESC, a.number DESC LIMIT $5 OFFSET $6"
         ))
         .bind(&q.platform_id)
         .bind(keyword.as_deref())
         .bind(team)
+        .bind(mnp)
         .bind(q.limit)
         .bind(q.offset)
         .fetch_all(self.db.read())

@@ -67,6 +67,7 @@ pub(super) const RECORDS_OF_MINI_PROGRAM: &[&str] = &[
     "DELETE FROM versions WHERE mnp_id = $1",
     "DELETE FROM tasks WHERE mnp_id = $1",
     "DELETE FROM mini_program_numbers WHERE mnp_id = $1",
+    "DELETE FROM mnp_domains WHERE mnp_id = $1",
 ];
 
 #[async_trait]

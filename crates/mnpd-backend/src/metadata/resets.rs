@@ -28,6 +28,7 @@ const RECORDS_OF_PLATFORM: &[&str] = &[
         AND user_id NOT IN (SELECT admin_user_id FROM teams WHERE platform_id = $1 AND admin_user_id IS NOT NULL))",
     "DELETE FROM users WHERE platform_id = $1 AND account_type <> 1
         AND user_id NOT IN (SELECT admin_user_id FROM teams WHERE platform_id = $1 AND admin_user_id IS NOT NULL)",
+    "DELETE FROM global_domains WHERE platform_id = $1",
     "DELETE FROM teams WHERE platform_id = $1 AND team_id <> (
         SELECT team_id FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1)",
 ];

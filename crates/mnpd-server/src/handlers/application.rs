@@ -51,6 +51,7 @@ pub fn list(state: &AppState, call: Call) -> HandlerFuture<'_> {
                     platform_id: req.platform_id,
                     keyword: req.keyword,
                     team_id: req.team_id,
+                    approved_mnp_id: None,
                     offset: req.offset,
                     limit: req.limit,
                 },
@@ -168,6 +169,62 @@ pub fn delete(state: &AppState, call: Call) -> HandlerFuture<'_> {
             .await?;
         encode(&DeleteApplicationResponse {
             data: Some(ok_result()),
+            request_id: None,
+        })
+    })
+}
+
+pub fn modify_app_key(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: ModifyApplicationAppKeyRequest = decode(call.action, call.params)?;
+        state
+            .applications
+            .modify_app_keys(
+                &call.caller,
+                &req.platform_id,
+                &req.application_id,
+                req.android_app_key.as_deref(),
+                req.ios_app_key.as_deref(),
+            )
+            .await?;
+        encode(&ModifyApplicationAppKeyResponse {
+            data: Some(ok_result()),
+            request_id: None,
+        })
+    })
+}
+
+pub fn simple_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DescribeSimpleApplicationInfoListRequest = decode(call.action, call.params)?;
+        // mnpd has no assistant application, so LoadAssistantApp adds none.
+        let (total, page) = state
+            .applications
+            .simple_list(
+                &call.caller,
+                ApplicationQuery {
+                    platform_id: req.platform_id,
+                    keyword: req.keyword,
+                    team_id: None,
+                    approved_mnp_id: req.mnp_id,
+                    offset: req.offset,
+                    limit: req.limit,
+                },
+            )
+            .await?;
+        encode(&DescribeSimpleApplicationInfoListResponse {
+            data: Some(ApplicationSimpleListInfoResp {
+                total_count: Some(total),
+                data_list: Some(
+                    page.into_iter()
+                        .map(|l| ApplicationSimpleInfoResp {
+                            application_id: Some(l.application.application_id),
+                            app_identity_id: Some(l.application.number),
+                            application_name: Some(l.application.name),
+                        })
+                        .collect(),
+                ),
+            }),
             request_id: None,
         })
     })

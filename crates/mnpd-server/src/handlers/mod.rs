@@ -4,6 +4,7 @@
 mod application;
 mod approval;
 mod catalog;
+mod domain;
 mod member;
 mod mini_program;
 mod mini_program_manage;
@@ -55,6 +56,8 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DescribeApplication => application::detail,
         A::ModifyApplication => application::modify,
         A::DeleteApplication => application::delete,
+        A::ModifyApplicationAppKey => application::modify_app_key,
+        A::DescribeSimpleApplicationInfoList => application::simple_list,
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
         A::DescribeTempSecret4UploadFile2Cos => upload::temp_secret,
@@ -104,6 +107,23 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DeleteTeamMember => member::delete,
         A::DescribeRoleList => role::list,
         A::DescribeRoleDetail => role::detail,
+        // Server domains.
+        A::CreateDomain => domain::create,
+        A::CreateMNPDomainACL => domain::create_acl,
+        A::ModifyDomain => domain::modify,
+        A::ModifyMNPDomain => domain::modify_acl,
+        A::DescribeDomainInfo => domain::describe,
+        A::DescribeMNPDomainACL => domain::describe_acl,
+        A::DescribeDomainTeamList => domain::teams,
+        A::DescribeTeamDomainList => domain::team_domains,
+        A::DisableTeamDomain => domain::disable_team_domain,
+        A::CreateGlobalDomain => domain::create_global,
+        A::CreateGlobalDomainACL => domain::create_global_acl,
+        A::ModifyGlobalDomain => domain::modify_global,
+        A::DeleteGlobalDomain => domain::delete_global,
+        A::DescribeGlobalDomainList => domain::list_global,
+        A::DescribeGlobalDomainACL => domain::list_global_acl,
+        A::CheckGlobalDomain => domain::check_global,
         _ => return None,
     };
     Some(handler)
@@ -129,6 +149,11 @@ pub fn operation_of(action: Action) -> Action {
         A::DescribeOfflineMNPPackage => A::DescribeMNPOfflinePackageURL,
         A::DescribeUser => A::DescribeUserDetail,
         A::DescribeTeamMembers => A::DescribeTeamMemberList,
+        A::CreateMNPDomainACL => A::CreateDomain,
+        A::ModifyMNPDomain => A::ModifyDomain,
+        A::DescribeMNPDomainACL => A::DescribeDomainInfo,
+        A::CreateGlobalDomainACL => A::CreateGlobalDomain,
+        A::DescribeGlobalDomainACL => A::DescribeGlobalDomainList,
         other => other,
     }
 }
