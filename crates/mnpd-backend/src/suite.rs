@@ -83,6 +83,8 @@ async fn seed(s: &Store) -> (Account, Platform, Team) {
         platform_id: p.platform_id.clone(),
         name: "default".into(),
         created_at: 1,
+        role_types: vec![1, 2],
+        ..Team::default()
     };
     s.insert_team(&t).await.unwrap();
     (a, p, t)
@@ -113,6 +115,8 @@ pub(crate) async fn seed_teams(s: &Store) -> (Team, Team, Team) {
             platform_id: platform_id.into(),
             name: name.into(),
             created_at: 1,
+            role_types: vec![1, 2],
+            ..Team::default()
         };
         s.insert_team(&t).await.unwrap();
         team_of.push(t);

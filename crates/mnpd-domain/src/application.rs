@@ -98,7 +98,9 @@ impl Applications {
             ));
         }
         match self.accounts.get_team(team_id).await? {
-            Some(t) if t.platform_id == platform.platform_id => {}
+            Some(t) if t.platform_id == platform.platform_id => {
+                crate::organization::roles::check_application_team(&t)?
+            }
             _ => {
                 return Err(DomainError::InvalidApplicationTeamId(format!(
                     "TeamId `{team_id}` is not a team of this platform; send the TeamId of one of its teams (the one printed at first start, or one made with `mnpd admin team create`)"
@@ -265,7 +267,7 @@ impl Applications {
 
 /// Trimmed text of at most `max` characters without control characters;
 /// empty only when `required` is false.
-fn text(
+pub(crate) fn text(
     field: &str,
     value: &str,
     required: bool,

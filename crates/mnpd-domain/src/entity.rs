@@ -125,12 +125,87 @@ pub struct Platform {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Team {
     pub team_id: String,
     pub platform_id: String,
     pub name: String,
     pub created_at: i64,
+    /// `TeamRoleTypeList`: 1 mini program, 2 host application, 3
+    /// operations. Teams made before types existed, and a platform's
+    /// default team, are combined: `[1, 2]`.
+    pub role_types: Vec<i64>,
+    /// A mini program team's application team.
+    pub related_team_id: Option<String>,
+    /// The team's admin (a member with the admin role of the team's type).
+    pub admin_user_id: Option<String>,
+    pub remark: String,
+    pub create_user: String,
+}
+
+/// A person who signs in to the console (docs/organization.md). The
+/// password hash never leaves the domain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub user_id: String,
+    pub platform_id: String,
+    pub account: String,
+    pub name: String,
+    /// 1 super admin, 2 platform admin, 3 member.
+    pub account_type: i64,
+    /// argon2id in PHC form.
+    pub password_hash: String,
+    /// 1 enabled, 2 disabled.
+    pub status: i64,
+    /// Raised at every password change; a console session opened under an
+    /// older value is over.
+    pub password_epoch: i64,
+    pub create_user: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    // Without the hash: a user may end up in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("user_id", &self.user_id)
+            .field("platform_id", &self.platform_id)
+            .field("account", &self.account)
+            .field("account_type", &self.account_type)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user in a listing, with the teams they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserListing {
+    pub user: User,
+    pub team_ids: Vec<String>,
+    pub team_names: Vec<String>,
+}
+
+/// A user's place in a team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub team_id: String,
+    pub team_name: String,
+    pub user_id: String,
+    pub user_account: String,
+    pub user_name: String,
+    pub role_id: i64,
+    /// Whether the user is the team's admin.
+    pub is_admin: bool,
+}
+
+/// A key made by CreatePresetKey, as stored: the private half sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetKey {
+    pub key_id: String,
+    pub account_id: i64,
+    pub private_key: String,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

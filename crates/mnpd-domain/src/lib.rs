@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod ids;
 pub mod mini_program;
+pub mod organization;
 pub mod package;
 pub mod preview;
 pub mod release;

@@ -134,6 +134,7 @@ impl MiniPrograms {
                     )
                 })?,
         };
+        crate::organization::roles::check_mini_program_team(&team)?;
         let now = self.clock.now().unix_timestamp();
         // An id clash is astronomically rare; retry a few times rather than fail.
         for _ in 0..5 {

@@ -20,6 +20,7 @@ mod accounts;
 mod applications;
 mod approvals;
 mod mini_programs;
+mod organization;
 mod previews;
 mod releases;
 mod resets;
