@@ -769,6 +769,15 @@ pub async fn each_creator_has_a_latest_version(s: Store) {
     let mut latest = s.latest_version_of_each_creator(a).await.unwrap();
     latest.sort_by_key(|v| v.mnp_version_id);
     assert_eq!(latest, [v2, v3, v4], "{v1:?} is not alice's latest");
+
+    // Earlier records (no reference) are told apart by the name they show.
+    let earlier = |name: &str| Actor::Earlier { name: name.into() };
+    let e1 = version_by(&s, b, "2024082016302500006", "2.0.1", earlier("admin")).await;
+    let e2 = version_by(&s, b, "2024082016302500007", "2.0.2", earlier("ops")).await;
+    let e3 = version_by(&s, b, "2024082016302500008", "2.0.3", earlier("admin")).await;
+    let mut latest = s.latest_version_of_each_creator(b).await.unwrap();
+    latest.sort_by_key(|v| v.mnp_version_id);
+    assert_eq!(latest[1..], [e2, e3], "{e1:?} is not the latest of `admin`");
 }
 
 pub async fn expired_lease_is_claimed_again(s: Store) {

@@ -57,9 +57,9 @@ pub enum Actor {
     User { user_id: String, account: String },
     /// An API key, shown by its SecretId (docs/architecture.md says why).
     ApiKey { secret_id: String },
-    /// Records from before mnpd told actors apart: the account, by the
-    /// name it then showed.
-    Account { account_id: i64, name: String },
+    /// Recorded before mnpd told actors apart (or by a node of an older
+    /// release, during an upgrade): only the name it showed, the account's.
+    Earlier { name: String },
 }
 
 impl Actor {
@@ -68,7 +68,7 @@ impl Actor {
         match self {
             Actor::User { account, .. } => account,
             Actor::ApiKey { secret_id } => secret_id,
-            Actor::Account { name, .. } => name,
+            Actor::Earlier { name } => name,
         }
     }
 
@@ -77,24 +77,30 @@ impl Actor {
         match self {
             Actor::User { .. } => "user",
             Actor::ApiKey { .. } => "key",
-            Actor::Account { .. } => "account",
+            Actor::Earlier { .. } => "earlier",
         }
     }
 
     /// A stable reference, stored beside the shown name: `user:<UserId>`,
-    /// `key:<SecretId>` or `account:<id>`. Two records have the same actor
-    /// exactly when their references are equal.
+    /// `key:<SecretId>`, or empty for an earlier record. Two records have
+    /// the same actor when their references are equal (and, for earlier
+    /// records, their shown names).
     pub fn reference(&self) -> String {
         match self {
             Actor::User { user_id, .. } => format!("user:{user_id}"),
             Actor::ApiKey { secret_id } => format!("key:{secret_id}"),
-            Actor::Account { account_id, .. } => format!("account:{account_id}"),
+            Actor::Earlier { .. } => String::new(),
         }
     }
 
     /// The actor of a stored reference and shown name; `None` for a
     /// reference in no known form.
     pub fn from_stored(reference: &str, shown: &str) -> Option<Self> {
+        if reference.is_empty() {
+            return Some(Actor::Earlier {
+                name: shown.to_string(),
+            });
+        }
         let (kind, id) = reference.split_once(':')?;
         match kind {
             "user" => Some(Actor::User {
@@ -103,10 +109,6 @@ impl Actor {
             }),
             "key" => Some(Actor::ApiKey {
                 secret_id: id.to_string(),
-            }),
-            "account" => Some(Actor::Account {
-                account_id: id.parse().ok()?,
-                name: shown.to_string(),
             }),
             _ => None,
         }

@@ -191,8 +191,7 @@ mod tests {
 
     #[test]
     fn creators_showing_one_name_keep_a_fixed_order() {
-        let old = Actor::Account {
-            account_id: 1,
+        let old = Actor::Earlier {
             name: "admin".into(),
         };
         let a = develop_order(vec![by(old.clone(), 1), by(user("admin"), 2)]);
@@ -200,7 +199,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(
             a[0].mnp_version_id, 2,
-            "user:… sorts after account:…, descending"
+            "user:… sorts before an earlier record's empty reference, descending"
         );
     }
 }

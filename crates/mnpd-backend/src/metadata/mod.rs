@@ -196,11 +196,11 @@ fn actor(r: &sql::Row, reference: &str, shown: &str) -> StoreResult<Actor> {
         .ok_or_else(|| StoreError::Other(format!("stored actor `{reference}` is in no known form")))
 }
 
-/// As [`actor`], for a record that may not have one yet (an empty
-/// reference).
+/// As [`actor`], for a record that may not have one yet (an approval item
+/// nobody decided: no name, no reference).
 fn optional_actor(r: &sql::Row, reference: &str, shown: &str) -> StoreResult<Option<Actor>> {
-    let stored: String = r.get(reference);
-    if stored.is_empty() {
+    let (stored, name): (String, String) = (r.get(reference), r.get(shown));
+    if stored.is_empty() && name.is_empty() {
         return Ok(None);
     }
     actor(r, reference, shown).map(Some)

@@ -166,7 +166,7 @@ async fn approvals_from_before_the_migration_keep_their_order() {
 }
 
 /// 0010 records who acted beside the name shown: what was recorded before
-/// names the platform's account, by the name it showed; an item nobody
+/// is an earlier record, known by the name it showed; an item nobody
 /// decided names nobody.
 #[tokio::test]
 async fn records_from_before_attribution_name_the_account() {
@@ -191,8 +191,7 @@ async fn records_from_before_attribution_name_the_account() {
     ];
     database_from_before(&db, "0008", &rows).await;
     let s = SqliteStore::open(&db).await.unwrap();
-    let account = Actor::Account {
-        account_id: 1,
+    let account = Actor::Earlier {
         name: "admin".into(),
     };
     assert_eq!(
@@ -211,7 +210,7 @@ async fn records_from_before_attribution_name_the_account() {
     assert_eq!(deciders, [Some(account.clone()), None]);
     let online = s.online_version("mpaaaaaaaaaaaaaa").await.unwrap().unwrap();
     assert_eq!(online.release_user, account);
-    // Each creator's latest version: the account is one creator.
+    // Each creator's latest version: earlier records are one creator.
     let develop = s
         .latest_version_of_each_creator("mpaaaaaaaaaaaaaa")
         .await

@@ -52,7 +52,8 @@ impl VersionStore for SqlStore {
         let rows = sql("SELECT v.* FROM versions v
                         WHERE v.mnp_id = $1 AND v.mnp_version_id = (
                             SELECT max(w.mnp_version_id) FROM versions w
-                            WHERE w.mnp_id = v.mnp_id AND w.create_actor = v.create_actor)")
+                            WHERE w.mnp_id = v.mnp_id AND w.create_actor = v.create_actor
+                              AND (v.create_actor <> '' OR w.create_user = v.create_user))")
         .bind(mnp_id)
         .fetch_all(self.db.read())
         .await?;
