@@ -824,6 +824,17 @@ impl Organization {
                 .filter_map(|m| roles::role(m.role_id))
                 .flat_map(|r| r.permissions.iter().copied())
                 .collect();
+            // The admin of a combined team is the admin of each of its types.
+            for m in memberships.iter().filter(|m| m.is_admin) {
+                if let Some(team) = self.accounts.get_team(&m.team_id).await? {
+                    for r in roles::ROLES
+                        .iter()
+                        .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
+                    {
+                        permissions.extend(r.permissions.iter().copied());
+                    }
+                }
+            }
             if user.account_type == SUPER_ADMIN || user.account_type == PLATFORM_ADMIN {
                 permissions.insert(roles::permission::PLATFORM_TEAMS);
                 permissions.insert(roles::permission::PLATFORM_USERS);
@@ -852,6 +863,56 @@ impl Organization {
     }
 
     // -- operators ------------------------------------------------------------------
+
+    /// `mnpd admin user create`: any type but a second super admin; a
+    /// first one (a platform made before users existed) becomes the admin
+    /// of every team that has none.
+    pub async fn create_user_as_operator(
+        &self,
+        platform_id: &str,
+        account: &str,
+        name: &str,
+        account_type: i64,
+        password: &str,
+    ) -> Result<User, DomainError> {
+        if self.accounts.get_platform(platform_id).await?.is_none() {
+            return Err(DomainError::InvalidPlatformId(platform_id.to_string()));
+        }
+        let account = check_account(account)?;
+        let name = check_user_name(name)?;
+        if !(SUPER_ADMIN..=MEMBER).contains(&account_type) {
+            return Err(invalid_account_type(account_type));
+        }
+        if account_type == SUPER_ADMIN
+            && self
+                .platform_users(platform_id)
+                .await?
+                .iter()
+                .any(|u| u.account_type == SUPER_ADMIN)
+        {
+            return Err(DomainError::InvalidAccountType(format!(
+                "platform `{platform_id}` has its super admin already; send --account-type 2 or 3"
+            )));
+        }
+        let user = self
+            .insert_user(
+                platform_id,
+                &account,
+                &name,
+                account_type,
+                password,
+                "operator",
+            )
+            .await?;
+        if account_type == SUPER_ADMIN {
+            for team in self.org.platform_teams(platform_id).await? {
+                if team.admin_user_id.is_none() {
+                    self.set_team_admin(&team, &user).await?;
+                }
+            }
+        }
+        Ok(user)
+    }
 
     /// Every user of the platform, for `mnpd admin user list`.
     pub async fn platform_users(&self, platform_id: &str) -> Result<Vec<User>, DomainError> {
