@@ -100,6 +100,30 @@ async fn a_preset_key_serves_once_and_expires() {
         org.open_password(&env.caller, &sealed).await,
         Err(DomainError::InvalidPresetKey(_))
     ));
+    // The sign-in page's keys belong to no account: the API's calls cannot
+    // use them, nor can the page use an account's.
+    let page_key = org.create_sign_in_key().await.unwrap();
+    let page_sealed = SealedPassword {
+        key_id: page_key.clone(),
+        ciphertext: preset_key::encrypt(&page_key, "Page-Pass-1"),
+    };
+    assert!(org.open_password(&env.caller, &page_sealed).await.is_err());
+    let page_key = org.create_sign_in_key().await.unwrap();
+    let page_sealed = SealedPassword {
+        key_id: page_key.clone(),
+        ciphertext: preset_key::encrypt(&page_key, "Page-Pass-1"),
+    };
+    assert_eq!(
+        org.open_sign_in_password(&page_sealed).await.unwrap(),
+        "Page-Pass-1"
+    );
+    let account_key = org.create_preset_key(&env.caller).await.unwrap();
+    let account_sealed = SealedPassword {
+        key_id: account_key.clone(),
+        ciphertext: preset_key::encrypt(&account_key, "Page-Pass-1"),
+    };
+    assert!(org.open_sign_in_password(&account_sealed).await.is_err());
+
     let key = org.create_preset_key(&env.caller).await.unwrap();
     env.clock.advance(preset_key::LIFETIME_SECS);
     let late = SealedPassword {

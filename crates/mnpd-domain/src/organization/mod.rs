@@ -7,7 +7,10 @@
 //!   that account and password, with their memberships and the union of
 //!   their permissions (`roles::permission`); `None` for a wrong account or
 //!   password and for a disabled user, alike. The password is the clear
-//!   one the console decrypted with [`Organization::open_password`].
+//!   one the console decrypted with [`Organization::open_sign_in_password`].
+//! - [`Organization::create_sign_in_key`] and
+//!   [`Organization::open_sign_in_password`]: the sign-in page's preset
+//!   key (no account yet) and the password it carried.
 //! - [`Organization::password_epoch`]`(platform_id, user_id)`: the value a
 //!   session stores at sign-in; when it differs later (or is `None`: the
 //!   user was deleted or disabled), the session is over.
@@ -151,6 +154,16 @@ impl Organization {
     /// CreatePresetKey: a key of the caller's account, live
     /// `preset_key::LIFETIME_SECS`, good for one request.
     pub async fn create_preset_key(&self, caller: &Caller) -> Result<String, DomainError> {
+        self.new_preset_key(Some(caller.account_id)).await
+    }
+
+    /// A key for the console's sign-in page, which has no account yet:
+    /// the same scheme, lifetime and single use.
+    pub async fn create_sign_in_key(&self) -> Result<String, DomainError> {
+        self.new_preset_key(None).await
+    }
+
+    async fn new_preset_key(&self, account_id: Option<i64>) -> Result<String, DomainError> {
         let (key_id, private) = preset_key::generate();
         let stored = match &self.cipher {
             Some(c) => c.seal(&private),
@@ -159,7 +172,7 @@ impl Organization {
         self.org
             .insert_preset_key(&PresetKey {
                 key_id: key_id.clone(),
-                account_id: caller.account_id,
+                account_id,
                 private_key: stored,
                 expires_at: self.now() + preset_key::LIFETIME_SECS,
             })
@@ -173,10 +186,26 @@ impl Organization {
         caller: &Caller,
         sealed: &SealedPassword,
     ) -> Result<String, DomainError> {
+        self.open_with(Some(caller.account_id), sealed).await
+    }
+
+    /// The clear password the sign-in page sent under `create_sign_in_key`'s key.
+    pub async fn open_sign_in_password(
+        &self,
+        sealed: &SealedPassword,
+    ) -> Result<String, DomainError> {
+        self.open_with(None, sealed).await
+    }
+
+    async fn open_with(
+        &self,
+        account_id: Option<i64>,
+        sealed: &SealedPassword,
+    ) -> Result<String, DomainError> {
         let key_id = sealed.key_id.trim();
         let Some(key) = self
             .org
-            .take_preset_key(caller.account_id, key_id, self.now())
+            .take_preset_key(account_id, key_id, self.now())
             .await?
         else {
             return Err(DomainError::InvalidPresetKey(format!(
