@@ -111,12 +111,9 @@ impl Organization {
         user_id: &str,
         role_id: i64,
     ) -> Result<(), DomainError> {
-        let team = self.owned_team(caller, platform_id, team_id).await?;
-        let user = self.owned_user(caller, platform_id, user_id).await?;
-        self.member_of(&team, &user).await?;
-        if team.admin_user_id.as_deref() == Some(user_id) {
-            return Err(admin_of(&team));
-        }
+        let (team, user) = self
+            .editable_member(caller, platform_id, team_id, user_id)
+            .await?;
         roles::assignable(&team, role_id)?;
         if self.org.set_member_role(team_id, user_id, role_id).await? {
             Ok(())
@@ -133,17 +130,32 @@ impl Organization {
         team_id: &str,
         user_id: &str,
     ) -> Result<(), DomainError> {
-        let team = self.owned_team(caller, platform_id, team_id).await?;
-        let user = self.owned_user(caller, platform_id, user_id).await?;
-        self.member_of(&team, &user).await?;
-        if team.admin_user_id.as_deref() == Some(user_id) {
-            return Err(admin_of(&team));
-        }
+        let (team, user) = self
+            .editable_member(caller, platform_id, team_id, user_id)
+            .await?;
         if self.org.delete_membership(team_id, user_id).await? {
             Ok(())
         } else {
             Err(not_member(&team, &user))
         }
+    }
+
+    /// The team and user of a membership the member actions may change:
+    /// one that exists and is not the team's admin.
+    async fn editable_member(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        team_id: &str,
+        user_id: &str,
+    ) -> Result<(Team, User), DomainError> {
+        let team = self.owned_team(caller, platform_id, team_id).await?;
+        let user = self.owned_user(caller, platform_id, user_id).await?;
+        self.member_of(&team, &user).await?;
+        if team.admin_user_id.as_deref() == Some(user.user_id.as_str()) {
+            return Err(admin_of(&team));
+        }
+        Ok((team, user))
     }
 
     async fn member_of(&self, team: &Team, user: &User) -> Result<Membership, DomainError> {
