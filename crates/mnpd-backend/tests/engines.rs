@@ -484,7 +484,9 @@ async fn postgres_nodes_share_the_task_queue() {
                 msg: "Pending".into(),
                 attempts: 0,
                 mnp_version_id: None,
-                create_user: "alice".into(),
+                create_user: Actor::ApiKey {
+                    secret_id: "AKIDalice".into(),
+                },
                 created_at: i,
                 updated_at: i,
             };

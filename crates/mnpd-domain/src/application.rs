@@ -122,9 +122,9 @@ impl Applications {
                 android_app_key: android_app_key.clone(),
                 ios_app_key: ios_app_key.clone(),
                 application_type: new.application_type,
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
                 created_at: now,
-                update_user: caller.user.clone(),
+                update_user: caller.user(),
                 updated_at: now,
             };
             match self.applications.insert_application(&app).await {
@@ -211,7 +211,7 @@ impl Applications {
         if let Some(k) = changes.ios_app_key.as_deref() {
             app.ios_app_key = app_key("IosAppKey", k)?;
         }
-        app.update_user = caller.user.clone();
+        app.update_user = caller.user();
         app.updated_at = self.clock.now().unix_timestamp();
         match self.applications.update_application(&app).await {
             Ok(true) => Ok(()),

@@ -25,8 +25,92 @@ pub struct Caller {
     /// The SecretId of the key that signed the request; upload tokens name
     /// it, so that disabling the key voids them.
     pub secret_id: String,
-    /// Shown as CreateUser / UpdateUser.
-    pub user: String,
+    /// Who is acting within the account: recorded on what the request
+    /// creates or decides, and shown as CreateUser, ApplyUser, ...
+    pub actor: Actor,
+}
+
+impl Caller {
+    /// A request signed with an API key acts as that key.
+    pub fn of_key(key: &ApiKey) -> Self {
+        Caller {
+            account_id: key.account_id,
+            secret_id: key.secret_id.clone(),
+            actor: Actor::ApiKey {
+                secret_id: key.secret_id.clone(),
+            },
+        }
+    }
+
+    /// The name shown for the caller where the API names a user.
+    pub fn user(&self) -> String {
+        self.actor.shown().to_string()
+    }
+}
+
+/// Who did something. Each record that the API shows with a user keeps
+/// the actor as it was when it acted: renaming a user later does not
+/// rewrite history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A person signed in to the console: their user id and account name.
+    User { user_id: String, account: String },
+    /// An API key, shown by its SecretId (docs/architecture.md says why).
+    ApiKey { secret_id: String },
+    /// Records from before mnpd told actors apart: the account, by the
+    /// name it then showed.
+    Account { account_id: i64, name: String },
+}
+
+impl Actor {
+    /// What the API shows: CreateUser, ApplyUser, ApprovalUser, ...
+    pub fn shown(&self) -> &str {
+        match self {
+            Actor::User { account, .. } => account,
+            Actor::ApiKey { secret_id } => secret_id,
+            Actor::Account { name, .. } => name,
+        }
+    }
+
+    /// The kind of actor, as the console labels it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User { .. } => "user",
+            Actor::ApiKey { .. } => "key",
+            Actor::Account { .. } => "account",
+        }
+    }
+
+    /// A stable reference, stored beside the shown name: `user:<UserId>`,
+    /// `key:<SecretId>` or `account:<id>`. Two records have the same actor
+    /// exactly when their references are equal.
+    pub fn reference(&self) -> String {
+        match self {
+            Actor::User { user_id, .. } => format!("user:{user_id}"),
+            Actor::ApiKey { secret_id } => format!("key:{secret_id}"),
+            Actor::Account { account_id, .. } => format!("account:{account_id}"),
+        }
+    }
+
+    /// The actor of a stored reference and shown name; `None` for a
+    /// reference in no known form.
+    pub fn from_stored(reference: &str, shown: &str) -> Option<Self> {
+        let (kind, id) = reference.split_once(':')?;
+        match kind {
+            "user" => Some(Actor::User {
+                user_id: id.to_string(),
+                account: shown.to_string(),
+            }),
+            "key" => Some(Actor::ApiKey {
+                secret_id: id.to_string(),
+            }),
+            "account" => Some(Actor::Account {
+                account_id: id.parse().ok()?,
+                name: shown.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +324,7 @@ pub struct Task {
     pub msg: String,
     pub attempts: i64,
     pub mnp_version_id: Option<i64>,
-    pub create_user: String,
+    pub create_user: Actor,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -256,7 +340,8 @@ pub struct NewVersion {
     pub size: i64,
     pub manifest: mnpd_package::Manifest,
     pub task_id: String,
-    pub create_user: String,
+    /// Who created the task that recorded it.
+    pub create_user: Actor,
     pub created_at: i64,
 }
 
@@ -283,7 +368,8 @@ pub struct Approval {
     pub mnp_id: String,
     pub mnp_version_id: i64,
     pub status: i64,
-    pub apply_user: String,
+    /// Who submitted it.
+    pub apply_user: Actor,
     pub apply_time: i64,
     pub updated_at: i64,
     pub items: Vec<ApprovalItem>,
@@ -294,7 +380,8 @@ pub struct ApprovalItem {
     pub application_id: String,
     pub status: i64,
     pub note: String,
-    pub approval_user: String,
+    /// Who approved or rejected it; `None` while it waits.
+    pub approval_user: Option<Actor>,
     pub approval_time: i64,
 }
 
@@ -339,7 +426,8 @@ pub struct ReleaseRecord {
     pub release_id: i64,
     pub version: Version,
     pub kind: ReleaseKind,
-    pub release_user: String,
+    /// Who released or rolled back.
+    pub release_user: Actor,
     pub released_at: i64,
 }
 

@@ -148,9 +148,9 @@ impl MiniPrograms {
                 intro: intro.clone(),
                 desc: desc.clone(),
                 status: 0,
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
                 created_at: now,
-                update_user: caller.user.clone(),
+                update_user: caller.user(),
                 updated_at: now,
             };
             match self.mini_programs.insert_mini_program(&mp).await {

@@ -336,6 +336,9 @@ pub trait VersionStore: Send + Sync {
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>>;
     /// The latest recorded version of the mini program (development stage).
     async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
+    /// The latest recorded version of each actor that created versions of
+    /// the mini program (the Develop stage), in no particular order.
+    async fn latest_version_of_each_creator(&self, mnp_id: &str) -> StoreResult<Vec<Version>>;
     /// Content hashes still needed by a version, a task that has not failed,
     /// or an upload not swept yet.
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
@@ -399,7 +402,7 @@ pub trait ReleaseStore: Send + Sync {
         &self,
         version: &Version,
         kind: ReleaseKind,
-        user: &str,
+        user: &Actor,
         now: i64,
         decide: &(dyn for<'a> Fn(&'a ReleaseState) -> Result<(), DomainError> + Send + Sync),
     ) -> StoreResult<Result<ReleaseRecord, DomainError>>;

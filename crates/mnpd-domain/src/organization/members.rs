@@ -66,7 +66,7 @@ impl Organization {
                 &name,
                 MEMBER,
                 &password,
-                &caller.user,
+                &caller.user(),
             )
             .await?;
         self.org

@@ -67,7 +67,7 @@ impl Organization {
                 related_team_id: related_team_id.clone(),
                 admin_user_id: Some(admin.user_id.clone()),
                 remark: remark.clone(),
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
             };
             match self.org.create_team(&team, admin_role).await {
                 Ok(()) => return Ok(team),

@@ -26,7 +26,7 @@ impl Organization {
             &name,
             new.account_type,
             &password,
-            &caller.user,
+            &caller.user(),
         )
         .await
         .map(|u| u.user_id)
