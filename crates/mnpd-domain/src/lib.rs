@@ -11,6 +11,7 @@ pub mod clock;
 pub mod collect;
 pub mod entity;
 pub mod error;
+pub mod fixture;
 pub mod ids;
 pub mod mini_program;
 pub mod package;

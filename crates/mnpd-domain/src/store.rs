@@ -357,6 +357,44 @@ pub trait ResetStore: Send + Sync {
     async fn delete_uploads_of(&self, account_id: i64) -> StoreResult<Vec<String>>;
 }
 
+/// One table's rows of an account, as a fixture file carries them: each
+/// row maps a column to an integer, a text or null.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FixtureTable {
+    pub table: String,
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why a fixture's records cannot be imported: said to the test suite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportRefusal {
+    /// The records are not what this server writes (a table, a column, a
+    /// type, a reference outside the file).
+    Invalid(String),
+    /// An ID of the file belongs to another account on this server.
+    Collision(String),
+}
+
+/// An account's records out and back in with their IDs (the emulator's
+/// fixtures).
+#[async_trait]
+pub trait FixtureStore: Send + Sync {
+    /// Every record of the account's platforms, table by table, in an
+    /// order in which they can be inserted back.
+    async fn export_account(&self, account_id: i64) -> StoreResult<Vec<FixtureTable>>;
+    /// In one transaction: the account's platforms reset, as
+    /// `ResetStore::reset_platform` does, then `tables` inserted with their
+    /// IDs (platforms of the file the server lacks are created for the
+    /// account). The hashes the replaced tasks named, to collect; or why
+    /// nothing was changed.
+    async fn import_account(
+        &self,
+        account_id: i64,
+        tables: &[FixtureTable],
+    ) -> StoreResult<Result<Vec<String>, ImportRefusal>>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -370,6 +408,7 @@ pub trait MetaStore:
     + MiniProgramManagementStore
     + UploadStore
     + ResetStore
+    + FixtureStore
 {
 }
 impl<
@@ -384,7 +423,8 @@ impl<
             + ApplicationStore
             + MiniProgramManagementStore
             + UploadStore
-            + ResetStore,
+            + ResetStore
+            + FixtureStore,
     > MetaStore for T
 {
 }
@@ -425,6 +465,7 @@ capabilities!(
     SettingStore,
     UploadStore,
     ResetStore,
+    FixtureStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -161,6 +161,11 @@ pub struct ServeArgs {
     /// rules, task control, reset): for test suites, never in production.
     #[arg(long, env = "MNPD_EMULATOR")]
     pub emulator: bool,
+    /// With --emulator: at start, replace the state of the bootstrap key's
+    /// account with this fixture file (written by `mnpd admin emulator
+    /// state export`), every ID kept.
+    #[arg(long, env = "MNPD_FIXTURE", requires = "emulator")]
+    pub fixture: Option<PathBuf>,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -351,6 +356,17 @@ pub enum EmulatorCommand {
         #[arg(long)]
         platform_id: Option<String>,
     },
+    /// The account's state as a fixture file, and back.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// Write the account's state (records and packages) to FILE.
+    Export { file: PathBuf },
+    /// Replace the account's state with FILE's, every ID kept.
+    Import { file: PathBuf },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,9 @@ use anyhow::Result;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{EmulatorArgs, EmulatorCommand, FaultsCommand, TaskModeArg, TasksCommand};
+use crate::cli::{
+    EmulatorArgs, EmulatorCommand, FaultsCommand, StateCommand, TaskModeArg, TasksCommand,
+};
 use crate::upload::api::ApiClient;
 
 pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
@@ -26,6 +28,13 @@ pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
                 None => json!({}),
             };
             client.control(Method::POST, "reset", Some(body)).await?
+        }
+        EmulatorCommand::State(StateCommand::Export { file }) => {
+            let bytes = client.control_download("state", &file).await?;
+            json!({ "File": file.display().to_string(), "Bytes": bytes })
+        }
+        EmulatorCommand::State(StateCommand::Import { file }) => {
+            client.control_upload("state", &file).await?
         }
     };
     if json_out {

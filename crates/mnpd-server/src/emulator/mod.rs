@@ -1,5 +1,5 @@
 //! Test-suite controls, on only with `--emulator`: fault rules, task
-//! control and reset under `/_mnpd/emulator/`, JSON over HTTP.
+//! control, reset, fixtures and recording under `/_mnpd/emulator/`, JSON over HTTP.
 //!
 //! A control request is authenticated with HTTP Basic credentials
 //! `SecretId:SecretKey` of an enabled key (`curl -u`, `requests`'
@@ -8,6 +8,7 @@
 //! Every control acts on the key's own account only.
 
 pub mod faults;
+mod state;
 mod tasks;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use faults::{FaultBook, NewFault};
+use mnpd_domain::fixture::Fixtures;
 use mnpd_domain::reset::Resets;
 use mnpd_domain::task_pacing::TaskPacing;
 use mnpd_domain::DomainError;
@@ -38,14 +40,16 @@ pub struct Emulator {
     /// Shared with this node's task workers.
     pub tasks: Arc<TaskPacing>,
     pub resets: Resets,
+    pub fixtures: Fixtures,
 }
 
 impl Emulator {
-    pub fn new(tasks: Arc<TaskPacing>, resets: Resets) -> Self {
+    pub fn new(tasks: Arc<TaskPacing>, resets: Resets, fixtures: Fixtures) -> Self {
         Emulator {
             faults: FaultBook::default(),
             tasks,
             resets,
+            fixtures,
         }
     }
 }
@@ -96,6 +100,12 @@ pub fn routes(on: bool) -> Router<Arc<AppState>> {
         )
         .route(&format!("{PREFIX}/tasks/{{task_id}}"), post(tasks::advance))
         .route(&format!("{PREFIX}/reset"), post(reset))
+        .route(
+            &format!("{PREFIX}/state"),
+            get(state::export)
+                .put(state::import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(PREFIX, any(unknown))
         .route(&format!("{PREFIX}/"), any(unknown))
         .route(&format!("{PREFIX}/{{*rest}}"), any(unknown))
@@ -114,7 +124,7 @@ fn off_refusal() -> Refusal {
 
 async fn unknown() -> Refusal {
     not_found(format!(
-        "no such emulator control; the controls are {PREFIX}/faults, {PREFIX}/tasks and {PREFIX}/reset (docs/testing-with-mnpd.md)"
+        "no such emulator control; the controls are {PREFIX}/faults, {PREFIX}/tasks, {PREFIX}/reset, {PREFIX}/state and {PREFIX}/recording (docs/testing-with-mnpd.md)"
     ))
 }
 

@@ -176,30 +176,88 @@ impl ApiClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value> {
-        let url = self
-            .url
-            .join(&format!("{EMULATOR_PREFIX}{path}"))
-            .with_context(|| format!("emulator control `{path}`"))?;
-        let mut request = self
-            .http
-            .request(method, url)
-            .timeout(Duration::from_secs(60))
-            .basic_auth(&self.secret_id, Some(&self.secret_key));
+        let mut request = self.control_request(method, path)?;
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
+        let response = self.control_send(path, request).await?;
+        let text = response.text().await.unwrap_or_default();
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Downloads a control's answer into `file`, in chunks; its size.
+    pub async fn control_download(&self, path: &str, file: &std::path::Path) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let request = self.control_request(reqwest::Method::GET, path)?;
+        let mut response = self.control_send(path, request).await?;
+        let mut out = tokio::fs::File::create(file)
+            .await
+            .with_context(|| format!("creating {}", file.display()))?;
+        let mut size = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| anyhow::anyhow!(self.transport_failure(path, &e)))?
+        {
+            size += chunk.len() as u64;
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        Ok(size)
+    }
+
+    /// Sends `file` to a control as the body of a PUT, in chunks.
+    pub async fn control_upload(&self, path: &str, file: &std::path::Path) -> Result<Value> {
+        let opened = tokio::fs::File::open(file)
+            .await
+            .with_context(|| format!("opening {}", file.display()))?;
+        let size = opened.metadata().await?.len();
+        let request = self
+            .control_request(reqwest::Method::PUT, path)?
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(opened),
+            ));
+        let response = self.control_send(path, request).await?;
+        let text = response.text().await.unwrap_or_default();
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn control_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder> {
+        let url = self
+            .url
+            .join(&format!("{EMULATOR_PREFIX}{path}"))
+            .with_context(|| format!("emulator control `{path}`"))?;
+        Ok(self
+            .http
+            .request(method, url)
+            .timeout(Duration::from_secs(600))
+            .basic_auth(&self.secret_id, Some(&self.secret_key)))
+    }
+
+    /// Sends a control request; the response when it succeeded, else what
+    /// the server refused with.
+    async fn control_send(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let response = request
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(self.transport_failure(path, &e)))?;
         let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
         let text = response.text().await.unwrap_or_default();
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(answer);
-        }
         let message = answer["Error"]["Message"].as_str().unwrap_or_default();
         if status == reqwest::StatusCode::NOT_FOUND && message.contains("--emulator") {
             bail!("the server has its emulator controls off; start it with --emulator (MNPD_EMULATOR=1)");
