@@ -205,3 +205,118 @@ def cli(server, *args) -> dict:
         capture_output=True, text=True, env=harness.clean_env(), timeout=90)
     assert cp.returncode == 0, cp.stderr
     return json.loads(cp.stdout)
+
+
+# -- recording and replay ------------------------------------------------------
+
+
+def recording(controls) -> list[dict]:
+    r = requests.get(f"{controls.server.url}{PREFIX}/recording", auth=controls.auth, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == "application/x-ndjson"
+    assert r.headers["X-Mnpd-Recording-Dropped"] == "0"
+    return [json.loads(line) for line in r.text.splitlines()]
+
+
+def secrets_left(value, path="") -> list:
+    """Members named like a secret whose value is not redacted."""
+    found = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if any(w in k.lower() for w in ("signature", "secretkey", "password", "token")):
+                if v not in ("***", None):
+                    found.append((f"{path}.{k}", v))
+            else:
+                found += secrets_left(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += secrets_left(v, f"{path}[{i}]")
+    return found
+
+
+def test_recording_keeps_requests_and_answers_with_secrets_redacted(emulator, controls, state):
+    api = state["api"]
+    controls.ok("DELETE", "recording")
+    assert controls.ok("PUT", "recording", {"Recording": True})["Recording"] is True
+    try:
+        api.call("DescribeMNPDetail", {"PlatformId": api.platform_id, "MNPId": state["released"]})
+        api.call("DescribeTempSecret4UploadFile2Cos", {"BusinessName": "tcmpp", "Suffix": "zip"})
+        try:
+            api.call("CreateUser", {"PlatformId": api.platform_id, "UserName": "u",
+                                    "UserAccount": "u1", "UserPassword": "hunter2-password",
+                                    "TeamId": "t", "RoleId": 1})
+        except Exception:  # noqa: BLE001 (the answer does not matter, its record does)
+            pass
+        harness.v1_request(emulator, "DescribeMNPList",
+                           {"PlatformId": api.platform_id, "Offset": 0, "Limit": 1})
+        api.call("DescribeMNPOfflinePackageURL", {"PlatformId": api.platform_id,
+                                                  "MNPId": state["released"]})
+    finally:
+        controls.ok("PUT", "recording", {"Recording": False})
+    api.call("DescribeMNPCategory", {"PlatformId": api.platform_id})  # not recorded: off
+    lines = recording(controls)
+    actions = [line["Action"] for line in lines]
+    assert actions == ["DescribeMNPDetail", "DescribeTempSecret4UploadFile2Cos", "CreateUser",
+                       "DescribeMNPList", "DescribeMNPOfflinePackageURL"], actions
+    first = lines[0]
+    assert set(first) == {"Time", "Action", "Version", "Region", "Request", "Response",
+                          "HttpStatus"}, first
+    assert (first["Version"], first["HttpStatus"]) == ("2024-08-01", 200)
+    assert first["Request"]["MNPId"] == state["released"]
+    assert first["Response"]["Data"]["MNPId"] == state["released"]
+    # The form request is recorded as the action's JSON parameters.
+    assert lines[3]["Request"] == {"PlatformId": api.platform_id, "Offset": 0, "Limit": 1}
+    text = "\n".join(json.dumps(line) for line in lines)
+    assert emulator.creds.secret_key not in text
+    assert "hunter2-password" not in text
+    assert lines[2]["Request"]["UserPassword"] == "***"
+    assert "signature=***" in lines[4]["Response"]["Data"]["Data"]
+    assert secrets_left(lines) == []
+    # Another account's recording is its own.
+    creds = emulator.create_account()
+    assert Controls(emulator, creds).ok("GET", "recording/status")["Entries"] == 0
+    assert controls.ok("DELETE", "recording")["Removed"] == 5
+
+
+def replay(server, path) -> tuple[int, dict, str]:
+    cp = subprocess.run(
+        [str(harness.mnpd_bin()), "admin", "--json", "emulator",
+         "--endpoint", server.url.rstrip("/"), "--secret-id", server.creds.secret_id,
+         "--secret-key", server.creds.secret_key, "replay", str(path)],
+        capture_output=True, text=True, env=harness.clean_env(), timeout=180)
+    return cp.returncode, json.loads(cp.stdout or "{}"), cp.stderr
+
+
+def test_a_replay_passes_on_the_same_state_and_reports_a_change(emulator, controls, state,
+                                                               packages, tmp_path):
+    api = state["api"]
+    put_state(emulator, emulator.creds, state["path"].read_bytes())
+    controls.ok("DELETE", "recording")
+    controls.ok("PUT", "recording", {"Recording": True})
+    try:
+        mnp = api.create_mnp(MNPName=harness.unique_name("replay"))
+        api.version_succeeds(mnp, "1.0.0", packages.mini_program)
+        stage_rows(api, mnp)
+        api.call("DescribeMNPDetail", {"PlatformId": api.platform_id, "MNPId": state["released"]})
+        api.call("DescribeMNPList", {"PlatformId": api.platform_id, "Offset": 0, "Limit": 50})
+        api.call("DescribeMNPOfflinePackageURL", {"PlatformId": api.platform_id,
+                                                  "MNPId": state["released"]})
+    finally:
+        controls.ok("PUT", "recording", {"Recording": False})
+    path = tmp_path / "session.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in recording(controls)))
+
+    put_state(emulator, emulator.creds, state["path"].read_bytes())
+    code, report, err = replay(emulator, path)
+    assert code == 0, (report, err)
+    assert report["Differences"] == [] and report["Requests"] >= 6, report
+
+    put_state(emulator, emulator.creds, state["path"].read_bytes())
+    api.call("ModifyMNP", api.mnp_params(MNPId=state["released"],
+                                         MNPName="renamed-before-replay"))
+    code, report, err = replay(emulator, path)
+    assert code != 0, report
+    assert "difference" in err, err
+    paths = {(d["Action"], d["Path"], d["Now"]) for d in report["Differences"]}
+    assert ("DescribeMNPDetail", "Response.Data.MNPName", "renamed-before-replay") in paths, report
+    put_state(emulator, emulator.creds, state["path"].read_bytes())

@@ -359,6 +359,31 @@ pub enum EmulatorCommand {
     /// The account's state as a fixture file, and back.
     #[command(subcommand)]
     State(StateCommand),
+    /// Recording of the account's API requests and answers.
+    #[command(subcommand)]
+    Recording(RecordingCommand),
+    /// Send each request of a recording (JSON lines) again, signed with
+    /// this key, and report every difference from the recorded answers;
+    /// exits 1 when there is one.
+    Replay {
+        file: PathBuf,
+        /// How long to poll a task whose recorded status was final.
+        #[arg(long, default_value_t = 60)]
+        task_wait_secs: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecordingCommand {
+    Start,
+    Stop,
+    /// Forget what was recorded.
+    Clear,
+    Status,
+    /// Write the recording's JSON lines to FILE.
+    Download {
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

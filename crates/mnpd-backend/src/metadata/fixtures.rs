@@ -481,6 +481,28 @@ async fn import_in(
     }
     let mut releases: HashMap<i64, i64> = HashMap::new();
     for (table, table_rows) in TABLES.iter().zip(rows) {
+        if table.name == "mini_program_numbers" {
+            // The trigger numbered each mini program on insert; they get
+            // their exported numbers back, inserted below.
+            sql(format!(
+                "DELETE FROM mini_program_numbers WHERE mnp_id IN (SELECT mnp_id FROM mini_programs WHERE platform_id IN ({}))",
+                platforms!()
+            ))
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if table.name == "mini_program_numbers" {
+            // The trigger numbered each mini program on insert; they get
+            // their exported numbers back, inserted below.
+            sql(format!(
+                "DELETE FROM mini_program_numbers WHERE mnp_id IN (SELECT mnp_id FROM mini_programs WHERE platform_id IN ({}))",
+                platforms!()
+            ))
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (index, row) in table_rows.iter().enumerate() {
             let values = match values_of(table, index, row) {
                 Ok(values) => values,
@@ -488,16 +510,6 @@ async fn import_in(
             };
             let done = match table.name {
                 "platforms" => import_platform(tx, account_id, &values, &mut platforms).await,
-                "mini_program_numbers" => {
-                    // The trigger numbered the mini program on insert; it
-                    // gets its exported number back.
-                    sql("UPDATE mini_program_numbers SET number = $1 WHERE mnp_id = $2")
-                        .bind(values[0])
-                        .bind(values[1])
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| true)
-                }
                 "releases" => {
                     let old = row["release_id"].as_i64().unwrap_or_default();
                     insert(tx, table, &values, 1, " RETURNING release_id")

@@ -8,6 +8,7 @@
 //! Every control acts on the key's own account only.
 
 pub mod faults;
+pub mod recording;
 mod state;
 mod tasks;
 
@@ -29,6 +30,7 @@ use mnpd_domain::fixture::Fixtures;
 use mnpd_domain::reset::Resets;
 use mnpd_domain::task_pacing::TaskPacing;
 use mnpd_domain::DomainError;
+use recording::Recorder;
 
 /// Where the controls live, on the API's own listener.
 pub const PREFIX: &str = "/_mnpd/emulator";
@@ -41,6 +43,7 @@ pub struct Emulator {
     pub tasks: Arc<TaskPacing>,
     pub resets: Resets,
     pub fixtures: Fixtures,
+    pub recorder: Recorder,
 }
 
 impl Emulator {
@@ -50,6 +53,7 @@ impl Emulator {
             tasks,
             resets,
             fixtures,
+            recorder: Recorder::default(),
         }
     }
 }
@@ -105,6 +109,16 @@ pub fn routes(on: bool) -> Router<Arc<AppState>> {
             get(state::export)
                 .put(state::import)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{PREFIX}/recording"),
+            get(recording::download)
+                .put(recording::switch)
+                .delete(recording::clear),
+        )
+        .route(
+            &format!("{PREFIX}/recording/status"),
+            get(recording::status),
         )
         .route(PREFIX, any(unknown))
         .route(&format!("{PREFIX}/"), any(unknown))

@@ -103,7 +103,40 @@ impl ApiClient {
 
     /// The `Response` object of a successful call.
     pub async fn call(&self, action: &str, params: Value) -> Result<Map<String, Value>, CallError> {
-        let body = serde_json::to_vec(&params)
+        let region = self.region.clone();
+        let parsed = self
+            .send(action, mnpd_api::VERSION, region.as_deref(), &params)
+            .await?;
+        let Value::Object(mut answer) = parsed else {
+            return Err(CallError::Transport(format!(
+                "{action}: an answer without `Response`"
+            )));
+        };
+        if let Some(error) = answer.remove("Error") {
+            let field = |name: &str| error[name].as_str().unwrap_or_default().to_string();
+            return Err(CallError::Api {
+                code: field("Code"),
+                message: field("Message"),
+                request_id: answer
+                    .get("RequestId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Ok(answer)
+    }
+
+    /// Any action of any version, signed TC3-HMAC-SHA256 as a JSON POST;
+    /// the answer's `Response` object, an error envelope's included.
+    pub async fn send(
+        &self,
+        action: &str,
+        version: &str,
+        region: Option<&str>,
+        params: &Value,
+    ) -> Result<Value, CallError> {
+        let body = serde_json::to_vec(params)
             .map_err(|e| CallError::Transport(format!("encoding {action}: {e}")))?;
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -114,8 +147,8 @@ impl ApiClient {
             &self.secret_key,
             &self.host,
             action,
-            mnpd_api::VERSION,
-            self.region.as_deref(),
+            version,
+            region.filter(|r| !r.is_empty()),
             timestamp,
             &body,
         );
@@ -142,24 +175,12 @@ impl ApiClient {
                 text.chars().take(200).collect::<String>()
             ))
         })?;
-        let Some(Value::Object(mut answer)) = parsed.get("Response").cloned() else {
-            return Err(CallError::Transport(format!(
+        match parsed.get("Response") {
+            Some(answer @ Value::Object(_)) => Ok(answer.clone()),
+            _ => Err(CallError::Transport(format!(
                 "{action}: HTTP {status}, an answer without `Response`"
-            )));
-        };
-        if let Some(error) = answer.remove("Error") {
-            let field = |name: &str| error[name].as_str().unwrap_or_default().to_string();
-            return Err(CallError::Api {
-                code: field("Code"),
-                message: field("Message"),
-                request_id: answer
-                    .get("RequestId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            });
+            ))),
         }
-        Ok(answer)
     }
 }
 
