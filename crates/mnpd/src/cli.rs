@@ -158,7 +158,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MNPD_UPLOAD_MIN_RATE", default_value_t = 1024)]
     pub upload_min_rate: u64,
     /// Turn on the test-suite controls under /_mnpd/emulator/ (fault
-    /// rules, task control, reset): for test suites, never in production.
+    /// rules, task control, reset, fixtures, recording): for test suites, never in production.
     #[arg(long, env = "MNPD_EMULATOR")]
     pub emulator: bool,
     /// With --emulator: at start, replace the state of the bootstrap key's
