@@ -320,3 +320,14 @@ def test_a_replay_passes_on_the_same_state_and_reports_a_change(emulator, contro
     paths = {(d["Action"], d["Path"], d["Now"]) for d in report["Differences"]}
     assert ("DescribeMNPDetail", "Response.Data.MNPName", "renamed-before-replay") in paths, report
     put_state(emulator, emulator.creds, state["path"].read_bytes())
+
+
+def test_a_refused_fixture_stops_the_start(tmp_path):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a fixture")
+    cp = subprocess.run(
+        [str(harness.mnpd_bin()), "serve", "--emulator", "--fixture", str(bad),
+         "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, env=harness.clean_env(backend=False), timeout=30)
+    assert cp.returncode != 0, cp.stdout
+    assert "refused: the file is not an mnpd fixture" in cp.stderr, cp.stderr

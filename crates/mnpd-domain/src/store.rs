@@ -376,6 +376,14 @@ pub enum ImportRefusal {
     Collision(String),
 }
 
+impl std::fmt::Display for ImportRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportRefusal::Invalid(m) | ImportRefusal::Collision(m) => f.write_str(m),
+        }
+    }
+}
+
 /// An account's records out and back in with their IDs (the emulator's
 /// fixtures).
 #[async_trait]

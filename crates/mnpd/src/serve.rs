@@ -430,7 +430,7 @@ async fn load_fixture(
     };
     let summary = fixtures.import(account, path).await.map_err(|e| match e {
         FixtureError::Refused(refusal) => {
-            anyhow::anyhow!("--fixture {}: {refusal:?}", path.display())
+            anyhow::anyhow!("--fixture {}: refused: {refusal}", path.display())
         }
         FixtureError::Domain(e) => anyhow::anyhow!("--fixture {}: {e}", path.display()),
     })?;
