@@ -269,6 +269,8 @@ class MnpdServer:
         self.extra_args = list(extra_args)
         self.tls = tls
         self.log_path = log_path or self.data_dir.parent / f"{self.data_dir.name}.log"
+        # MNPD_* settings for the process beyond the bootstrap key and platform.
+        self.extra_env: dict[str, str] = {}
         self.proc: Optional[subprocess.Popen] = None
         self.port: Optional[int] = None
         self.scheme = "https" if tls else "http"
@@ -313,6 +315,7 @@ class MnpdServer:
             "MNPD_BOOTSTRAP_SECRET_KEY": self.creds.secret_key,
             "MNPD_BOOTSTRAP_PLATFORM_ID": self.platform_id,
             "MNPD_LOG": "info",
+            **self.extra_env,
         })
         for attempt in range(3):  # a port taken between probe and bind: retry
             self.port = free_port()

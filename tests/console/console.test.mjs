@@ -38,6 +38,8 @@ let mnpd;
 let files;
 let browser;
 let api;
+// The SecretId of the account's second key, which uploads a version.
+let secondId;
 const requests = [];
 const browserProblems = [];
 
@@ -313,7 +315,11 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       await card.getByRole("button", { name: "Approve", exact: true }).click();
       await page.getByText("Nothing waits for a decision", { exact: false }).waitFor();
       await page.getByRole("link", { name: "Approved", exact: true }).click();
-      await page.getByRole("article", { name: "Approval of shop 1.0.0" }).getByText("Approved").waitFor();
+      const approved = page.getByRole("article", { name: "Approval of shop 1.0.0" });
+      await approved.getByText("Approved").waitFor();
+      // Who submitted and who decided, as recorded: the signed-in key.
+      await approved.getByText(`Submitted`, { exact: false }).filter({ hasText: `by ${secretId}` }).waitFor();
+      assert.ok((await approved.innerText()).split(`by ${secretId}`).length >= 3, "submitter and approver shown");
       await snap(page, "10-approved");
     });
 
@@ -343,6 +349,16 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       put("pages/index/index.wxml", "<view>{{title}}</view>\n");
       put(".mnpdignore", "*.log\n");
       put("debug.log", "left out of the package\n");
+      // A second key of the account uploads it: the stages tell the two
+      // creators apart (docs/lifecycle.md, Stages).
+      const made = spawnSync(
+        mnpdBin(),
+        ["admin", "--data-dir", join(work, "data"), "--json", "key", "create", "--of", secretId],
+        { encoding: "utf8", timeout: 30000 },
+      );
+      assert.equal(made.status, 0, `mnpd admin key create failed: ${made.stdout}${made.stderr}`);
+      const second = JSON.parse(made.stdout.trim());
+      secondId = second.SecretId;
       const upload = spawnSync(
         mnpdBin(),
         [
@@ -351,7 +367,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
           "--intro", "Uploaded from a folder", "--json", project,
         ],
         {
-          env: { ...process.env, TENCENTCLOUD_SECRET_ID: secretId, TENCENTCLOUD_SECRET_KEY: secretKey },
+          env: { ...process.env, TENCENTCLOUD_SECRET_ID: second.SecretId, TENCENTCLOUD_SECRET_KEY: second.SecretKey },
           encoding: "utf8",
           timeout: 60000,
         },
@@ -359,10 +375,14 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       assert.equal(upload.status, 0, `mnpd upload failed: ${upload.stdout}${upload.stderr}`);
       const summary = JSON.parse(upload.stdout.trim().split("\n").pop());
       assert.equal(summary.TaskStatus, 60, upload.stdout);
-      assert.ok(!upload.stdout.includes(secretKey) && !upload.stderr.includes(secretKey));
+      assert.ok(!upload.stdout.includes(second.SecretKey) && !upload.stderr.includes(second.SecretKey));
       await page.getByRole("button", { name: "Refresh" }).click();
       const develop = stage(page, "Develop");
-      await develop.getByText("1.1.0", { exact: true }).waitFor();
+      const byCreator = (id) => develop.locator(`.stage-entry[data-creator="${id}"]`);
+      await byCreator(secondId).getByText("1.1.0", { exact: true }).waitFor();
+      await byCreator(secondId).getByText(`by ${secondId}`, { exact: false }).waitFor();
+      await byCreator(secretId).getByText("1.0.0", { exact: true }).waitFor();
+      assert.equal(await develop.locator(".stage-entry").count(), 2, "one Develop entry per creator");
       await develop.getByText("Uploaded from a folder").waitFor();
       await develop.getByRole("button", { name: "Submit for approval" }).click();
       await stage(page, "Platform").getByText("1.1.0", { exact: true }).waitFor();
@@ -398,7 +418,11 @@ describe("mnpd web console", { timeout: 240000 }, () => {
 
     it("lists the releases and rolls back", async () => {
       await page.getByRole("link", { name: "Releases", exact: true }).click();
-      await page.locator("tr[data-version='1.1.0']").getByText("Online", { exact: true }).waitFor();
+      const latest = page.locator("tr[data-version='1.1.0']");
+      await latest.getByText("Online", { exact: true }).waitFor();
+      // Created by the second key; submitted and approved in the console.
+      await page.getByRole("region", { name: "Online now" }).getByText(`Created by ${secondId}`).waitFor();
+      assert.equal(await latest.getByRole("cell", { name: secretId, exact: true }).count(), 2);
       const older = page.locator("tr[data-version='1.0.0']");
       await snap(page, "13-releases");
       await older.getByRole("button", { name: "Roll back to this" }).click();

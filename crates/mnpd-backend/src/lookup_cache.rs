@@ -244,7 +244,9 @@ mod tests {
             msg: String::new(),
             attempts: 1,
             mnp_version_id: None,
-            create_user: "u".into(),
+            create_user: mnpd_domain::entity::Actor::ApiKey {
+                secret_id: "AKIDu".into(),
+            },
             created_at: 0,
             updated_at: 0,
         }

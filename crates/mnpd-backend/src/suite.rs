@@ -30,6 +30,7 @@ macro_rules! store_suite {
             accounts_keys_platforms_teams,
             mini_program_names_are_unique_per_platform_and_listing_filters,
             task_lifecycle_records_version_once,
+            each_creator_has_a_latest_version,
             expired_lease_is_claimed_again,
             tasks_are_claimed_oldest_first,
             applications_are_unique_per_platform_listed_and_updated,
@@ -83,6 +84,8 @@ async fn seed(s: &Store) -> (Account, Platform, Team) {
         platform_id: p.platform_id.clone(),
         name: "default".into(),
         created_at: 1,
+        role_types: vec![1, 2],
+        ..Team::default()
     };
     s.insert_team(&t).await.unwrap();
     (a, p, t)
@@ -113,6 +116,8 @@ pub(crate) async fn seed_teams(s: &Store) -> (Team, Team, Team) {
             platform_id: platform_id.into(),
             name: name.into(),
             created_at: 1,
+            role_types: vec![1, 2],
+            ..Team::default()
         };
         s.insert_team(&t).await.unwrap();
         team_of.push(t);
@@ -158,6 +163,14 @@ pub(crate) fn app(id: &str, name: &str, team: &Team, at: i64) -> Application {
     }
 }
 
+/// A console user named `name` (user id and account alike).
+fn who(name: &str) -> Actor {
+    Actor::User {
+        user_id: name.to_string(),
+        account: name.to_string(),
+    }
+}
+
 fn pending(id: &str, mnp: &str, version: &str, at: i64) -> Task {
     Task {
         task_id: id.into(),
@@ -172,7 +185,7 @@ fn pending(id: &str, mnp: &str, version: &str, at: i64) -> Task {
         msg: "Pending".into(),
         attempts: 0,
         mnp_version_id: None,
-        create_user: "alice".into(),
+        create_user: who("alice"),
         created_at: at,
         updated_at: at,
     }
@@ -209,7 +222,13 @@ fn accept_all(_: &[String]) -> Result<(), String> {
 /// A recorded version of `mnp`, through the task path (no other task may
 /// be pending).
 async fn version(s: &Store, mnp: &str, task_id: &str, number: &str) -> Version {
-    let task = pending(task_id, mnp, number, 1);
+    version_by(s, mnp, task_id, number, who("alice")).await
+}
+
+/// As [`version`], created by `creator`.
+async fn version_by(s: &Store, mnp: &str, task_id: &str, number: &str, creator: Actor) -> Version {
+    let mut task = pending(task_id, mnp, number, 1);
+    task.create_user = creator;
     s.insert_task_checked(&task, &accept_all).await.unwrap();
     let claimed = s.claim_task("w", 2, 60).await.unwrap().unwrap();
     assert_eq!(claimed.task_id, task_id);
@@ -241,7 +260,7 @@ async fn records_of_every_kind(s: &Store, mnp: &str, v1: &Version, v2: &Version)
     .await
     .unwrap();
     let allow = |_: &ReleaseState| -> Result<(), DomainError> { Ok(()) };
-    s.change_online_version(v1, ReleaseKind::Release, "alice", 5, &allow)
+    s.change_online_version(v1, ReleaseKind::Release, &who("alice"), 5, &allow)
         .await
         .unwrap()
         .unwrap();
@@ -269,7 +288,7 @@ fn approval(no: &str, v: &Version, apps: &[&str], status: i64, at: i64) -> Appro
         mnp_id: v.new.mnp_id.clone(),
         mnp_version_id: v.mnp_version_id,
         status,
-        apply_user: "alice".into(),
+        apply_user: who("alice"),
         apply_time: at,
         updated_at: at,
         items: apps
@@ -278,7 +297,7 @@ fn approval(no: &str, v: &Version, apps: &[&str], status: i64, at: i64) -> Appro
                 application_id: a.to_string(),
                 status,
                 note: String::new(),
-                approval_user: String::new(),
+                approval_user: None,
                 approval_time: 0,
             })
             .collect(),
@@ -306,7 +325,7 @@ fn decide_item(
         .find(|i| i.application_id == application_id)
         .ok_or_else(|| DomainError::ApprovalApplicationMismatch(application_id.into()))?;
     item.status = result;
-    item.approval_user = "bob".into();
+    item.approval_user = Some(who("bob"));
     item.approval_time = at;
     next.status = if next
         .items
@@ -720,6 +739,36 @@ pub async fn task_lifecycle_records_version_once(s: Store) {
         Vec::<String>::new()
     );
     assert_eq!(s.latest_version("mpnone").await.unwrap(), None);
+}
+
+/// The Develop stage's rows: the latest version of each creator of the
+/// mini program, creators told apart by reference, not by shown name.
+pub async fn each_creator_has_a_latest_version(s: Store) {
+    let (_a, _p, t) = seed(&s).await;
+    let (a, b) = ("mpaaaaaaaaaaaaaa", "mpbbbbbbbbbbbbbb");
+    s.insert_mini_program(&mini(a, "Shop", &t, 1))
+        .await
+        .unwrap();
+    s.insert_mini_program(&mini(b, "Other", &t, 1))
+        .await
+        .unwrap();
+    assert_eq!(s.latest_version_of_each_creator(a).await.unwrap(), []);
+    let key = Actor::ApiKey {
+        secret_id: "AKIDkey".into(),
+    };
+    // A user whose account name is the key's SecretId is still another actor.
+    let look_alike = Actor::User {
+        user_id: "7".into(),
+        account: "AKIDkey".into(),
+    };
+    let v1 = version_by(&s, a, "2024082016302500001", "1.0.0", who("alice")).await;
+    let v2 = version_by(&s, a, "2024082016302500002", "1.0.1", key.clone()).await;
+    let v3 = version_by(&s, a, "2024082016302500003", "1.0.2", who("alice")).await;
+    let v4 = version_by(&s, a, "2024082016302500004", "1.0.3", look_alike).await;
+    version_by(&s, b, "2024082016302500005", "2.0.0", key).await;
+    let mut latest = s.latest_version_of_each_creator(a).await.unwrap();
+    latest.sort_by_key(|v| v.mnp_version_id);
+    assert_eq!(latest, [v2, v3, v4], "{v1:?} is not alice's latest");
 }
 
 pub async fn expired_lease_is_claimed_again(s: Store) {
@@ -1326,13 +1375,13 @@ pub async fn approvals_one_open_decided_and_listed(s: Store) {
             .map(|i| (
                 i.application_id.as_str(),
                 i.status,
-                i.approval_user.as_str(),
+                i.approval_user.as_ref().map(Actor::shown),
                 i.approval_time
             ))
             .collect::<Vec<_>>(),
         [
-            ("app-bbbbbbbbbb", 3, "bob", 13),
-            ("app-aaaaaaaaaa", 3, "bob", 12)
+            ("app-bbbbbbbbbb", 3, Some("bob"), 13),
+            ("app-aaaaaaaaaa", 3, Some("bob"), 12)
         ]
     );
     assert!(matches!(
@@ -1520,7 +1569,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .change_online_version(
             &v1,
             ReleaseKind::Release,
-            "alice",
+            &who("alice"),
             5,
             &|st: &ReleaseState| {
                 *seen.lock().unwrap() = Some(st.clone());
@@ -1562,7 +1611,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .change_online_version(
             &v1,
             ReleaseKind::Release,
-            "alice",
+            &who("alice"),
             10,
             &|st: &ReleaseState| release_rule(st, &v1),
         )
@@ -1573,7 +1622,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         (
             first.kind,
             first.version.clone(),
-            first.release_user.as_str(),
+            first.release_user.shown(),
             first.released_at
         ),
         (ReleaseKind::Release, v1.clone(), "alice", 10)
@@ -1594,7 +1643,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         s.change_online_version(
             &v1,
             ReleaseKind::Release,
-            "alice",
+            &who("alice"),
             11,
             &|st: &ReleaseState| { release_rule(st, &v1) }
         )
@@ -1607,7 +1656,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .change_online_version(
             &v2,
             ReleaseKind::Release,
-            "bob",
+            &who("bob"),
             12,
             &|st: &ReleaseState| {
                 assert_eq!(
@@ -1636,7 +1685,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .change_online_version(
             &v1,
             ReleaseKind::Rollback,
-            "carol",
+            &who("carol"),
             13,
             &|st: &ReleaseState| {
                 assert!(st.target_released);
@@ -1668,7 +1717,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         s.change_online_version(
             &v3,
             ReleaseKind::Rollback,
-            "carol",
+            &who("carol"),
             14,
             &|_: &ReleaseState| { Err(DomainError::RollbackRefused("no".into())) }
         )
@@ -1682,7 +1731,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
     s.change_online_version(
         &v3,
         ReleaseKind::Rollback,
-        "carol",
+        &who("carol"),
         14,
         &|st: &ReleaseState| {
             *flag.lock().unwrap() = Some(st.target_released);
@@ -1695,7 +1744,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
     s.change_online_version(
         &v3,
         ReleaseKind::Release,
-        "carol",
+        &who("carol"),
         15,
         &|st: &ReleaseState| {
             *flag.lock().unwrap() = Some(st.target_released);
@@ -1720,7 +1769,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
     s.change_online_version(
         &v2,
         ReleaseKind::Rollback,
-        "carol",
+        &who("carol"),
         21,
         &|_: &ReleaseState| Ok(()),
     )
@@ -1752,7 +1801,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .change_online_version(
             &v3,
             ReleaseKind::Rollback,
-            "carol",
+            &who("carol"),
             22,
             &|st: &ReleaseState| {
                 assert_eq!(st.online, None);
@@ -1967,7 +2016,7 @@ pub async fn concurrent_releases_of_one_version_release_it_once(s: Store) {
             s.change_online_version(
                 &v,
                 ReleaseKind::Release,
-                &format!("u{i}"),
+                &who(&format!("u{i}")),
                 10 + i as i64,
                 &|st: &ReleaseState| {
                     if st.target_released {
@@ -2073,7 +2122,7 @@ pub async fn concurrent_approval_decisions_are_all_kept(s: Store) {
     assert!(done
         .items
         .iter()
-        .all(|i| i.status == approval_status::APPROVED && i.approval_user == "bob"));
+        .all(|i| i.status == approval_status::APPROVED && i.approval_user == Some(who("bob"))));
     let finals = results
         .iter()
         .filter(|r| r.as_ref().unwrap().status == approval_status::APPROVED)

@@ -448,6 +448,8 @@ async fn postgres_nodes_share_the_task_queue() {
             platform_id: "TPLATFORM0000000001".into(),
             name: "t".into(),
             created_at: 1,
+            role_types: vec![1, 2],
+            ..Team::default()
         })
         .await
         .unwrap();
@@ -482,7 +484,9 @@ async fn postgres_nodes_share_the_task_queue() {
                 msg: "Pending".into(),
                 attempts: 0,
                 mnp_version_id: None,
-                create_user: "alice".into(),
+                create_user: Actor::ApiKey {
+                    secret_id: "AKIDalice".into(),
+                },
                 created_at: i,
                 updated_at: i,
             };

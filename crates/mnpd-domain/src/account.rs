@@ -31,19 +31,9 @@ impl Accounts {
             .filter(|k| k.enabled))
     }
 
-    /// Whom a key acts for: its account, shown by name as the user of what
-    /// it creates (by the key's SecretId if the account is gone).
-    pub async fn caller(&self, key: &ApiKey) -> Result<Caller, DomainError> {
-        let user = self
-            .accounts
-            .get_account(key.account_id)
-            .await?
-            .map(|a| a.name)
-            .unwrap_or_else(|| key.secret_id.clone());
-        Ok(Caller {
-            account_id: key.account_id,
-            secret_id: key.secret_id.clone(),
-            user,
-        })
+    /// Whom a key acts for: its account, and the key itself as the actor
+    /// (each key of an account is told apart on what it creates).
+    pub fn caller(&self, key: &ApiKey) -> Caller {
+        Caller::of_key(key)
     }
 }

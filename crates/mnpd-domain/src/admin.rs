@@ -250,6 +250,9 @@ impl Admin {
                 platform_id: platform_id.to_string(),
                 name: name.unwrap_or("team").to_string(),
                 created_at: self.now(),
+                role_types: crate::organization::roles::COMBINED.to_vec(),
+                create_user: "admin".into(),
+                ..Team::default()
             };
             match self.accounts.insert_team(&team).await {
                 Ok(()) => return Ok(team),

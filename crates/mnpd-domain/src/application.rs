@@ -98,7 +98,9 @@ impl Applications {
             ));
         }
         match self.accounts.get_team(team_id).await? {
-            Some(t) if t.platform_id == platform.platform_id => {}
+            Some(t) if t.platform_id == platform.platform_id => {
+                crate::organization::roles::check_application_team(&t)?
+            }
             _ => {
                 return Err(DomainError::InvalidApplicationTeamId(format!(
                     "TeamId `{team_id}` is not a team of this platform; send the TeamId of one of its teams (the one printed at first start, or one made with `mnpd admin team create`)"
@@ -120,9 +122,9 @@ impl Applications {
                 android_app_key: android_app_key.clone(),
                 ios_app_key: ios_app_key.clone(),
                 application_type: new.application_type,
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
                 created_at: now,
-                update_user: caller.user.clone(),
+                update_user: caller.user(),
                 updated_at: now,
             };
             match self.applications.insert_application(&app).await {
@@ -209,7 +211,7 @@ impl Applications {
         if let Some(k) = changes.ios_app_key.as_deref() {
             app.ios_app_key = app_key("IosAppKey", k)?;
         }
-        app.update_user = caller.user.clone();
+        app.update_user = caller.user();
         app.updated_at = self.clock.now().unix_timestamp();
         match self.applications.update_application(&app).await {
             Ok(true) => Ok(()),
@@ -265,7 +267,7 @@ impl Applications {
 
 /// Trimmed text of at most `max` characters without control characters;
 /// empty only when `required` is false.
-fn text(
+pub(crate) fn text(
     field: &str,
     value: &str,
     required: bool,

@@ -127,7 +127,7 @@ impl Approvals {
                 mnp_id: version.new.mnp_id.clone(),
                 mnp_version_id: version.mnp_version_id,
                 status: PROCESSING,
-                apply_user: caller.user.clone(),
+                apply_user: caller.actor.clone(),
                 apply_time: now,
                 updated_at: now,
                 items: applications
@@ -136,7 +136,7 @@ impl Approvals {
                         application_id: a.application_id.clone(),
                         status: PROCESSING,
                         note: String::new(),
-                        approval_user: String::new(),
+                        approval_user: None,
                         approval_time: 0,
                     })
                     .collect(),
@@ -179,7 +179,7 @@ impl Approvals {
                 ))
             })?;
         let now = self.clock.now().unix_timestamp();
-        let user = caller.user.clone();
+        let user = caller.actor.clone();
         let decide = move |a: &Approval| {
             if a.status != PROCESSING {
                 return Err(DomainError::ApprovalStatus(format!(
@@ -193,7 +193,7 @@ impl Approvals {
             for item in &mut next.items {
                 if item.status == PROCESSING {
                     item.status = CANCELLED;
-                    item.approval_user = user.clone();
+                    item.approval_user = Some(user.clone());
                     item.approval_time = now;
                 }
             }
@@ -285,7 +285,7 @@ impl Approvals {
             }
         }
         let now = self.clock.now().unix_timestamp();
-        let user = caller.user.clone();
+        let user = caller.actor.clone();
         let decide = move |a: &Approval| {
             if a.status != PROCESSING {
                 return Err(DomainError::ApprovalNotProcessing(format!(
@@ -314,7 +314,7 @@ impl Approvals {
                     })?;
                 item.status = d.result;
                 item.note = d.note.trim().to_string();
-                item.approval_user = user.clone();
+                item.approval_user = Some(user.clone());
                 item.approval_time = now;
             }
             next.status = if next.items.iter().any(|i| i.status == REJECTED) {

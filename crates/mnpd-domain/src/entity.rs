@@ -25,8 +25,92 @@ pub struct Caller {
     /// The SecretId of the key that signed the request; upload tokens name
     /// it, so that disabling the key voids them.
     pub secret_id: String,
-    /// Shown as CreateUser / UpdateUser.
-    pub user: String,
+    /// Who is acting within the account: recorded on what the request
+    /// creates or decides, and shown as CreateUser, ApplyUser, ...
+    pub actor: Actor,
+}
+
+impl Caller {
+    /// A request signed with an API key acts as that key.
+    pub fn of_key(key: &ApiKey) -> Self {
+        Caller {
+            account_id: key.account_id,
+            secret_id: key.secret_id.clone(),
+            actor: Actor::ApiKey {
+                secret_id: key.secret_id.clone(),
+            },
+        }
+    }
+
+    /// The name shown for the caller where the API names a user.
+    pub fn user(&self) -> String {
+        self.actor.shown().to_string()
+    }
+}
+
+/// Who did something. Each record that the API shows with a user keeps
+/// the actor as it was when it acted: renaming a user later does not
+/// rewrite history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A person signed in to the console: their user id and account name.
+    User { user_id: String, account: String },
+    /// An API key, shown by its SecretId (docs/architecture.md says why).
+    ApiKey { secret_id: String },
+    /// Records from before mnpd told actors apart: the account, by the
+    /// name it then showed.
+    Account { account_id: i64, name: String },
+}
+
+impl Actor {
+    /// What the API shows: CreateUser, ApplyUser, ApprovalUser, ...
+    pub fn shown(&self) -> &str {
+        match self {
+            Actor::User { account, .. } => account,
+            Actor::ApiKey { secret_id } => secret_id,
+            Actor::Account { name, .. } => name,
+        }
+    }
+
+    /// The kind of actor, as the console labels it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User { .. } => "user",
+            Actor::ApiKey { .. } => "key",
+            Actor::Account { .. } => "account",
+        }
+    }
+
+    /// A stable reference, stored beside the shown name: `user:<UserId>`,
+    /// `key:<SecretId>` or `account:<id>`. Two records have the same actor
+    /// exactly when their references are equal.
+    pub fn reference(&self) -> String {
+        match self {
+            Actor::User { user_id, .. } => format!("user:{user_id}"),
+            Actor::ApiKey { secret_id } => format!("key:{secret_id}"),
+            Actor::Account { account_id, .. } => format!("account:{account_id}"),
+        }
+    }
+
+    /// The actor of a stored reference and shown name; `None` for a
+    /// reference in no known form.
+    pub fn from_stored(reference: &str, shown: &str) -> Option<Self> {
+        let (kind, id) = reference.split_once(':')?;
+        match kind {
+            "user" => Some(Actor::User {
+                user_id: id.to_string(),
+                account: shown.to_string(),
+            }),
+            "key" => Some(Actor::ApiKey {
+                secret_id: id.to_string(),
+            }),
+            "account" => Some(Actor::Account {
+                account_id: id.parse().ok()?,
+                name: shown.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +123,87 @@ pub struct Platform {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Team {
     pub team_id: String,
     pub platform_id: String,
     pub name: String,
     pub created_at: i64,
+    /// `TeamRoleTypeList`: 1 mini program, 2 host application, 3
+    /// operations. Teams made before types existed, and a platform's
+    /// default team, are combined: `[1, 2]`.
+    pub role_types: Vec<i64>,
+    /// A mini program team's application team.
+    pub related_team_id: Option<String>,
+    /// The team's admin (a member with the admin role of the team's type).
+    pub admin_user_id: Option<String>,
+    pub remark: String,
+    pub create_user: String,
+}
+
+/// A person who signs in to the console (docs/organization.md). The
+/// password hash never leaves the domain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub user_id: String,
+    pub platform_id: String,
+    pub account: String,
+    pub name: String,
+    /// 1 super admin, 2 platform admin, 3 member.
+    pub account_type: i64,
+    /// argon2id in PHC form.
+    pub password_hash: String,
+    /// 1 enabled, 2 disabled.
+    pub status: i64,
+    /// Raised at every password change; a console session opened under an
+    /// older value is over.
+    pub password_epoch: i64,
+    pub create_user: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    // Without the hash: a user may end up in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("user_id", &self.user_id)
+            .field("platform_id", &self.platform_id)
+            .field("account", &self.account)
+            .field("account_type", &self.account_type)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user in a listing, with the teams they belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserListing {
+    pub user: User,
+    pub team_ids: Vec<String>,
+    pub team_names: Vec<String>,
+}
+
+/// A user's place in a team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub team_id: String,
+    pub team_name: String,
+    pub user_id: String,
+    pub user_account: String,
+    pub user_name: String,
+    pub role_id: i64,
+    /// Whether the user is the team's admin.
+    pub is_admin: bool,
+}
+
+/// A key made by CreatePresetKey, as stored: the private half sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetKey {
+    pub key_id: String,
+    pub account_id: i64,
+    pub private_key: String,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +323,7 @@ pub struct Task {
     pub msg: String,
     pub attempts: i64,
     pub mnp_version_id: Option<i64>,
-    pub create_user: String,
+    pub create_user: Actor,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -180,7 +339,8 @@ pub struct NewVersion {
     pub size: i64,
     pub manifest: mnpd_package::Manifest,
     pub task_id: String,
-    pub create_user: String,
+    /// Who created the task that recorded it.
+    pub create_user: Actor,
     pub created_at: i64,
 }
 
@@ -207,7 +367,8 @@ pub struct Approval {
     pub mnp_id: String,
     pub mnp_version_id: i64,
     pub status: i64,
-    pub apply_user: String,
+    /// Who submitted it.
+    pub apply_user: Actor,
     pub apply_time: i64,
     pub updated_at: i64,
     pub items: Vec<ApprovalItem>,
@@ -218,7 +379,8 @@ pub struct ApprovalItem {
     pub application_id: String,
     pub status: i64,
     pub note: String,
-    pub approval_user: String,
+    /// Who approved or rejected it; `None` while it waits.
+    pub approval_user: Option<Actor>,
     pub approval_time: i64,
 }
 
@@ -263,7 +425,8 @@ pub struct ReleaseRecord {
     pub release_id: i64,
     pub version: Version,
     pub kind: ReleaseKind,
-    pub release_user: String,
+    /// Who released or rolled back.
+    pub release_user: Actor,
     pub released_at: i64,
 }
 

@@ -94,6 +94,42 @@ pub enum DomainError {
     RollbackRefused(String),
     #[error("{0}")]
     ShowcaseExists(String),
+    // The organization.
+    #[error("{0}")]
+    InvalidUserId(String),
+    #[error("{0}")]
+    InvalidUserName(String),
+    #[error("{0}")]
+    InvalidAccountType(String),
+    #[error("the account `{0}` is taken on this platform; choose another UserAccount")]
+    UserAccountTaken(String),
+    #[error("a team named `{0}` already exists on this platform; choose another TeamName")]
+    TeamNameTaken(String),
+    #[error("{0}")]
+    InvalidRoleId(String),
+    #[error("{0}")]
+    UserNotInTeam(String),
+    #[error("{0}")]
+    UnableOperateAdmin(String),
+    #[error("{0}")]
+    TeamInUse(String),
+    #[error("{0}")]
+    TeamTypeMismatch(String),
+    #[error("team `{0}` is a mini program team bound to no application team; create mini programs in a mini program team made with RelatedTeamId (CreateTeam), or in the platform's default team")]
+    MnpTeamNotAssociated(String),
+    #[error("{0}")]
+    MnpTeamAssociatedNoApplication(String),
+    #[error("team `{0}` is an operations team, which cannot hold host applications; send the TeamId of an application team (DescribeSimpleTeamList with TeamRoleTypeList [2])")]
+    OperationsTeamNoApplication(String),
+    #[error("team `{0}` is an operations team, which cannot hold mini programs; send the TeamId of a mini program team (DescribeSimpleTeamList with TeamRoleTypeList [1])")]
+    OperationsTeamNoMiniProgram(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    /// A password that is not a ciphertext of the named preset key.
+    #[error("{0}")]
+    PasswordNotEncrypted(String),
+    #[error("{0}")]
+    InvalidPresetKey(String),
     /// A search parameter longer than listings accept.
     #[error("{0}")]
     QueryTooLong(String),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fixture;
 pub mod ids;
 pub mod mini_program;
+pub mod organization;
 pub mod package;
 pub mod preview;
 pub mod release;

@@ -134,6 +134,7 @@ impl MiniPrograms {
                     )
                 })?,
         };
+        crate::organization::roles::check_mini_program_team(&team)?;
         let now = self.clock.now().unix_timestamp();
         // An id clash is astronomically rare; retry a few times rather than fail.
         for _ in 0..5 {
@@ -147,9 +148,9 @@ impl MiniPrograms {
                 intro: intro.clone(),
                 desc: desc.clone(),
                 status: 0,
-                create_user: caller.user.clone(),
+                create_user: caller.user(),
                 created_at: now,
-                update_user: caller.user.clone(),
+                update_user: caller.user(),
                 updated_at: now,
             };
             match self.mini_programs.insert_mini_program(&mp).await {

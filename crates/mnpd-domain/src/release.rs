@@ -122,7 +122,7 @@ impl Releases {
         let now = self.clock.now().unix_timestamp();
         let decide = |state: &ReleaseState| may_release(&target, state);
         self.releases
-            .change_online_version(&target, ReleaseKind::Release, &caller.user, now, &decide)
+            .change_online_version(&target, ReleaseKind::Release, &caller.actor, now, &decide)
             .await?
     }
 
@@ -159,7 +159,7 @@ impl Releases {
         let now = self.clock.now().unix_timestamp();
         let decide = |state: &ReleaseState| may_roll_back(&target, &history, state);
         self.releases
-            .change_online_version(&target, ReleaseKind::Rollback, &caller.user, now, &decide)
+            .change_online_version(&target, ReleaseKind::Rollback, &caller.actor, now, &decide)
             .await?
     }
 
@@ -227,9 +227,15 @@ mod tests {
                 }))
                 .unwrap(),
                 task_id: format!("task{id}"),
-                create_user: "u".into(),
+                create_user: tester(),
                 created_at: 0,
             },
+        }
+    }
+
+    fn tester() -> Actor {
+        Actor::ApiKey {
+            secret_id: "AKIDtester".into(),
         }
     }
 
@@ -238,7 +244,7 @@ mod tests {
             release_id: v.mnp_version_id,
             version: v,
             kind,
-            release_user: "u".into(),
+            release_user: tester(),
             released_at: 0,
         }
     }

@@ -44,6 +44,118 @@ pub trait AccountStore: Send + Sync {
 }
 
 #[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub platform_id: String,
+    /// Matches the account or the name, case-insensitively, as a substring.
+    pub keyword: Option<String>,
+    pub account_type: Option<i64>,
+    pub team_id: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TeamQuery {
+    pub platform_id: String,
+    /// Matches the name or the TeamId, case-insensitively, as a substring.
+    pub keyword: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    pub platform_id: String,
+    pub team_id: Option<String>,
+    /// Matches the user's account or name, case-insensitively.
+    pub keyword: Option<String>,
+    pub role_ids: Vec<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Users, teams' organization data, memberships and preset keys.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Conflict("account") when the account is taken on the platform,
+    /// Conflict("id") when the id exists.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, platform_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    /// Users of every platform with this account (console sign-in).
+    async fn users_with_account(&self, account: &str) -> StoreResult<Vec<User>>;
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<(i64, Vec<UserListing>)>;
+    /// Rewrites account, name, type and status; false when absent;
+    /// Conflict("account") when another user of the platform has the account.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Stores a new hash and raises the password epoch; false when absent.
+    async fn set_password(
+        &self,
+        platform_id: &str,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes the user and their memberships; Conflict("admin") when the
+    /// user is a team's admin (checked in the same transaction).
+    async fn delete_user(&self, platform_id: &str, user_id: &str) -> StoreResult<bool>;
+
+    /// Records the team and makes its admin a member with `admin_role`, in
+    /// one transaction.
+    async fn create_team(&self, team: &Team, admin_role: i64) -> StoreResult<()>;
+    async fn list_teams(&self, query: &TeamQuery) -> StoreResult<(i64, Vec<Team>)>;
+    /// Every team of the platform, oldest first.
+    async fn platform_teams(&self, platform_id: &str) -> StoreResult<Vec<Team>>;
+    /// Renames the team and, when `team.admin_user_id` changed, hands the
+    /// admin role over: the new admin becomes a member with `admin_role`,
+    /// the former one stays with `former_admin_role`. False when absent.
+    async fn update_team(
+        &self,
+        team: &Team,
+        admin_role: i64,
+        former_admin_role: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes the team and its admin's membership; Conflict("members"),
+    /// Conflict("mini_programs"), Conflict("applications") or
+    /// Conflict("related") when anything else still needs it. False when absent.
+    async fn delete_team(&self, platform_id: &str, team_id: &str) -> StoreResult<bool>;
+    async fn member_count(&self, team_id: &str) -> StoreResult<i64>;
+    /// Mini program teams related to this application team.
+    async fn related_team_count(&self, team_id: &str) -> StoreResult<i64>;
+
+    /// Adds the members or sets their roles, all in one transaction.
+    async fn put_members(
+        &self,
+        team_id: &str,
+        members: &[(String, i64)],
+        now: i64,
+    ) -> StoreResult<()>;
+    async fn get_membership(&self, team_id: &str, user_id: &str)
+        -> StoreResult<Option<Membership>>;
+    /// Changes the role of an existing member; false when not a member.
+    async fn set_member_role(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        role_id: i64,
+    ) -> StoreResult<bool>;
+    /// False when not a member.
+    async fn delete_membership(&self, team_id: &str, user_id: &str) -> StoreResult<bool>;
+    async fn list_members(&self, query: &MemberQuery) -> StoreResult<(i64, Vec<Membership>)>;
+    /// Every team the user belongs to.
+    async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+
+    async fn insert_preset_key(&self, key: &PresetKey) -> StoreResult<()>;
+    /// Removes and returns the account's key if it is still live: a key
+    /// serves once. Expired keys are swept on the way.
+    async fn take_preset_key(
+        &self,
+        account_id: i64,
+        key_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<PresetKey>>;
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct MiniProgramQuery {
     pub platform_id: String,
     /// Matches the name or the MNPId, case-insensitively, as a substring.
@@ -224,6 +336,9 @@ pub trait VersionStore: Send + Sync {
     async fn get_version(&self, mnp_version_id: i64) -> StoreResult<Option<Version>>;
     /// The latest recorded version of the mini program (development stage).
     async fn latest_version(&self, mnp_id: &str) -> StoreResult<Option<Version>>;
+    /// The latest recorded version of each actor that created versions of
+    /// the mini program (the Develop stage), in no particular order.
+    async fn latest_version_of_each_creator(&self, mnp_id: &str) -> StoreResult<Vec<Version>>;
     /// Content hashes still needed by a version, a task that has not failed,
     /// or an upload not swept yet.
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>>;
@@ -287,7 +402,7 @@ pub trait ReleaseStore: Send + Sync {
         &self,
         version: &Version,
         kind: ReleaseKind,
-        user: &str,
+        user: &Actor,
         now: i64,
         decide: &(dyn for<'a> Fn(&'a ReleaseState) -> Result<(), DomainError> + Send + Sync),
     ) -> StoreResult<Result<ReleaseRecord, DomainError>>;
@@ -417,6 +532,7 @@ pub trait MetaStore:
     + UploadStore
     + ResetStore
     + FixtureStore
+    + OrganizationStore
 {
 }
 impl<
@@ -432,7 +548,8 @@ impl<
             + MiniProgramManagementStore
             + UploadStore
             + ResetStore
-            + FixtureStore,
+            + FixtureStore
+            + OrganizationStore,
     > MetaStore for T
 {
 }
@@ -474,6 +591,7 @@ capabilities!(
     UploadStore,
     ResetStore,
     FixtureStore,
+    OrganizationStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

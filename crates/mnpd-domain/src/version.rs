@@ -191,7 +191,7 @@ impl Versions {
                 msg: "Pending".into(),
                 attempts: 0,
                 mnp_version_id: None,
-                create_user: caller.user.clone(),
+                create_user: caller.actor.clone(),
                 created_at: now,
                 updated_at: now,
             };

@@ -29,7 +29,7 @@ async fn submit_opens_one_approval_with_an_item_per_host_application() {
     assert_eq!(open.status, PROCESSING);
     assert_eq!(open.mnp_id, env.mnp_id);
     assert_eq!(open.mnp_version_id, version);
-    assert_eq!(open.apply_user, "tester");
+    assert_eq!(open.apply_user, env.caller.actor);
     assert_eq!(open.apply_time, START + 7);
     assert!(open.approval_no.starts_with("aud"), "{}", open.approval_no);
     let mut apps: Vec<_> = open
@@ -117,7 +117,7 @@ async fn approved_when_every_host_application_approves() {
     let item_a = half.items.iter().find(|i| i.application_id == a).unwrap();
     assert_eq!(item_a.status, APPROVED);
     assert_eq!(item_a.note, "fine");
-    assert_eq!(item_a.approval_user, "tester");
+    assert_eq!(item_a.approval_user.as_ref(), Some(&env.caller.actor));
     assert_eq!(item_a.approval_time, START + 10);
     let item_b = half.items.iter().find(|i| i.application_id == b).unwrap();
     assert_eq!(item_b.status, PROCESSING);

@@ -85,7 +85,7 @@ async fn release_makes_the_version_online() {
     let record = release(&env, v1).await.unwrap();
     assert_eq!(record.kind, ReleaseKind::Release);
     assert_eq!(record.version.mnp_version_id, v1);
-    assert_eq!(record.release_user, "tester");
+    assert_eq!(record.release_user, env.caller.actor);
     assert_eq!(record.released_at, env.clock.unix());
     assert_eq!(online(&env).await, Some((v1, ReleaseKind::Release)));
     let listing =

@@ -21,7 +21,7 @@ async fn a_version_is_recorded_as_a_pending_task_with_its_package_stored() {
     let task = env.task(&task_id).await;
     assert_eq!(task.status, TaskStatus::Pending);
     assert_eq!(task.mnp_version, "1.0.0");
-    assert_eq!(task.create_user, "tester");
+    assert_eq!(task.create_user, env.caller.actor);
     assert_eq!(task.size, good_package().len() as i64);
     assert!(
         env.blobs.exists(&task.sha256).await.unwrap(),
@@ -148,7 +148,9 @@ async fn requests_are_checked_before_anything_is_fetched() {
     let stranger = mnpd_domain::entity::Caller {
         account_id: env.caller.account_id + 1000,
         secret_id: "AKIDstranger".into(),
-        user: "stranger".into(),
+        actor: mnpd_domain::entity::Actor::ApiKey {
+            secret_id: "AKIDstranger".into(),
+        },
     };
     assert_refused!(
         versions

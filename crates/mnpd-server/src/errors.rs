@@ -151,7 +151,9 @@ fn nul_code(path: &str) -> ErrorCode {
         "BusinessId" => C::InvalidParameterValueInvalidMNPVersionTaskId,
         "ApprovalNo" | "AuditNo" => C::InvalidParameterValueInvalidApprovalNo,
         "ApplicationId" | "AppId" => C::InvalidParameterValueInvalidApplicationId,
-        "TeamId" => C::InvalidParameterValueInvalidTeamId,
+        "TeamId" | "RelatedTeamId" => C::InvalidParameterValueInvalidTeamId,
+        "UserId" | "AdminUserId" => C::InvalidParameterValueInvalidUserId,
+        "UserName" => C::InvalidParameterValueInvalidUserName,
         "MNPVersion" => C::InvalidParameterValueInvalidMNPVersion,
         "MNPVersionIntro" => C::InvalidParameterValueInvalidMNPVersionIntro,
         "FileUrl" => C::FailedOperationFileDownloadFailed,
@@ -221,6 +223,31 @@ pub fn domain_code(e: &DomainError) -> ErrorCode {
         DomainError::NothingOnline(_) => C::FailedOperationMNPOnlineVersionNotExist,
         DomainError::RollbackRefused(_) => C::FailedOperation,
         DomainError::ShowcaseExists(_) => C::FailedOperationShowcaseVersionAlreadyExist,
+        DomainError::InvalidUserId(_) => C::InvalidParameterValueInvalidUserId,
+        DomainError::InvalidUserName(_) => C::InvalidParameterValueInvalidUserName,
+        DomainError::InvalidAccountType(_) => C::InvalidParameterValueInvalidAccountType,
+        DomainError::UserAccountTaken(_) => C::InvalidParameterValueExistUserAccount,
+        DomainError::TeamNameTaken(_) => C::InvalidParameterValueExistTeamName,
+        DomainError::InvalidRoleId(_) => C::InvalidParameterValueInvalidRoleId,
+        DomainError::UserNotInTeam(_) => C::InvalidParameterValueUserTeamRelationNotExist,
+        DomainError::UnableOperateAdmin(_) => C::FailedOperationUnableOperateAdminAccount,
+        DomainError::TeamInUse(_) => C::ResourceInUse,
+        DomainError::TeamTypeMismatch(_) => C::InvalidParameterValueTeamTypeMismatch,
+        DomainError::MnpTeamNotAssociated(_) => {
+            C::FailedOperationMNPTeamNotAssociatedApplicationTeam
+        }
+        DomainError::MnpTeamAssociatedNoApplication(_) => {
+            C::FailedOperationMNPTeamAssociatedApplicationTeamNotCreateApplication
+        }
+        DomainError::OperationsTeamNoApplication(_) => {
+            C::FailedOperationOperationsTeamNoApplicationPermission
+        }
+        DomainError::OperationsTeamNoMiniProgram(_) => {
+            C::FailedOperationOperationsTeamNoMiniProgramPermission
+        }
+        DomainError::WeakPassword(_)
+        | DomainError::PasswordNotEncrypted(_)
+        | DomainError::InvalidPresetKey(_) => C::InvalidParameterValue,
         DomainError::QueryTooLong(_) => C::InvalidParameterValueQueryParameterLengthExceedLimit,
         DomainError::Unavailable(_) => C::ResourceUnavailable,
         DomainError::Internal(_) => C::InternalError,

@@ -290,7 +290,7 @@ async fn process(
     }
     let call = Call {
         action,
-        caller: state.accounts.caller(&key).await?,
+        caller: state.accounts.caller(&key),
         params,
     };
     handler(state, call).await

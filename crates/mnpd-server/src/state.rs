@@ -8,6 +8,7 @@ use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
 use mnpd_domain::mini_program::MiniPrograms;
+use mnpd_domain::organization::Organization;
 use mnpd_domain::package::Packages;
 use mnpd_domain::preview::Previews;
 use mnpd_domain::release::Releases;
@@ -52,6 +53,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub mini_programs: MiniPrograms,
     pub applications: Applications,
+    pub organization: Organization,
     pub versions: Versions,
     pub approvals: Approvals,
     pub releases: Releases,
@@ -137,6 +139,8 @@ impl AppState {
             accounts: Accounts::new(store.clone()),
             mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
             applications: Applications::new(store.clone(), clock.clone()),
+            organization: Organization::new(store.clone(), clock.clone())
+                .with_cipher(secrets.clone()),
             versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
                 .with_uploads(uploads.clone()),
             approvals: Approvals::new(store.clone(), clock.clone()),

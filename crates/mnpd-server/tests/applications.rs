@@ -113,7 +113,8 @@ async fn application_from_creation_to_deletion() {
     assert_eq!(row["ApplicationType"], 1);
     assert_eq!(row["TeamId"], team.as_str());
     assert_eq!(row["TeamName"], "default");
-    assert_eq!(row["CreateUser"], "admin");
+    // The key that created it, by SecretId (docs/architecture.md).
+    assert_eq!(row["CreateUser"], SID);
     assert!(row["AppIdentityID"].is_i64());
     let created: i64 = row["CreateTime"].as_str().unwrap().parse().unwrap();
     assert!(created > 1_600_000_000);
@@ -479,7 +480,7 @@ async fn mini_programs_are_modified_described_and_listed() {
         assert_eq!(d["MNPIcon"], "https://cdn.example.com/new.png");
         assert_eq!(d["MNPIntro"], "new intro");
         assert_eq!(d["MNPDesc"], "new desc");
-        assert_eq!(d["CreateUser"], "admin");
+        assert_eq!(d["CreateUser"], SID);
         assert!(d["CreateTime"].as_str().unwrap().parse::<i64>().unwrap() > 1_600_000_000);
         assert_eq!(d["AccessStatus"], 1);
         assert_eq!(d["Status"], 0);

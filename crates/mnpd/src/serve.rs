@@ -9,6 +9,7 @@ use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::collect::FailedPackages;
 use mnpd_domain::fixture::{FixtureError, Fixtures};
+use mnpd_domain::organization::{password, Organization};
 use mnpd_domain::reset::Resets;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
@@ -446,8 +447,17 @@ async fn bootstrap(
     clock: Arc<dyn Clock>,
 ) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let admin =
-        Admin::new(meta, clock).with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
+    let cipher = cipher_of(args.secret_encryption_key.as_deref())?;
+    let organization = Organization::new(meta.clone(), clock.clone()).with_cipher(cipher.clone());
+    // The console's first user, checked before anything is created so a
+    // refused start can be retried with better settings.
+    let admin_account = env("MNPD_BOOTSTRAP_ADMIN_ACCOUNT").unwrap_or_else(|| "admin".to_string());
+    let given_password = env("MNPD_BOOTSTRAP_ADMIN_PASSWORD");
+    if let Some(p) = &given_password {
+        password::check_strength(p, &admin_account)
+            .context("MNPD_BOOTSTRAP_ADMIN_PASSWORD is refused")?;
+    }
+    let admin = Admin::new(meta, clock).with_cipher(cipher);
     let created = admin
         .bootstrap(
             env("MNPD_BOOTSTRAP_SECRET_ID").as_deref(),
@@ -489,6 +499,16 @@ async fn bootstrap(
     }
     println!("  PlatformId {}", platform.platform_id);
     println!("  TeamId     {}", team.team_id);
+    let password_text = given_password.clone().unwrap_or_else(password::generate);
+    let user = organization
+        .bootstrap_admin(&team, &admin_account, &password_text)
+        .await
+        .context("creating the console's admin user")?;
+    println!("  Admin      {} (UserId {})", user.account, user.user_id);
+    if given_password.is_none() {
+        // Generated here: shown this once; only its argon2id hash is kept.
+        println!("  Password   {password_text}   (shown once; change it with ModifyUserPassword or `mnpd admin user reset-password`)");
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use mnpd_domain::entity::*;
 use mnpd_domain::store::*;
 
 use super::SqlStore;
-use crate::sql::{sql, Row};
+use crate::sql::{sql, On, Row};
 
 fn account(r: &Row) -> Account {
     Account {
@@ -35,13 +35,49 @@ fn platform(r: &Row) -> Platform {
     }
 }
 
-fn team(r: &Row) -> Team {
+pub(super) fn team(r: &Row) -> Team {
+    let types: String = r.get("role_types");
     Team {
         team_id: r.get("team_id"),
         platform_id: r.get("platform_id"),
         name: r.get("name"),
         created_at: r.get("created_at"),
+        role_types: types
+            .split(',')
+            .filter_map(|t| t.trim().parse().ok())
+            .collect(),
+        related_team_id: r.get("related_team_id"),
+        admin_user_id: r.get("admin_user_id"),
+        remark: r.get("remark"),
+        create_user: r.get("create_user"),
     }
+}
+
+/// `TeamRoleTypeList` as the `role_types` column keeps it: "1,2".
+pub(super) fn role_types_text(types: &[i64]) -> String {
+    types
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A team's row; also written by `create_team` inside its transaction.
+pub(super) async fn insert_team_row(on: On<'_>, t: &Team) -> StoreResult<()> {
+    sql("INSERT INTO teams (team_id, platform_id, name, created_at, role_types, related_team_id, admin_user_id, remark, create_user)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(&t.team_id)
+        .bind(&t.platform_id)
+        .bind(&t.name)
+        .bind(t.created_at)
+        .bind(&role_types_text(&t.role_types))
+        .bind(t.related_team_id.as_deref())
+        .bind(t.admin_user_id.as_deref())
+        .bind(&t.remark)
+        .bind(&t.create_user)
+        .execute(on)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -142,14 +178,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn insert_team(&self, t: &Team) -> StoreResult<()> {
-        sql("INSERT INTO teams (team_id, platform_id, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&t.team_id)
-            .bind(&t.platform_id)
-            .bind(&t.name)
-            .bind(t.created_at)
-            .execute(self.db.write())
-            .await?;
-        Ok(())
+        insert_team_row(self.db.write(), t).await
     }
 
     async fn get_team(&self, team_id: &str) -> StoreResult<Option<Team>> {

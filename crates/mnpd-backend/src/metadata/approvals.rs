@@ -7,8 +7,20 @@ use mnpd_domain::DomainError;
 
 use super::mini_programs::listing;
 use super::tasks::lock_mini_program;
-use super::{conflict, given, like_pattern, on_conflict, SqlStore};
-use crate::sql::{placeholders, sql, Lock, On, Unique, Value};
+use super::{actor, conflict, given, like_pattern, on_conflict, optional_actor, SqlStore};
+use crate::sql::{placeholders, sql, Lock, On, Row, Unique, Value};
+
+/// An item selected as `i_app`, `i_status`, `i_note`, `i_user`, `i_actor`
+/// and `i_time`.
+fn item(r: &Row) -> StoreResult<ApprovalItem> {
+    Ok(ApprovalItem {
+        application_id: r.get("i_app"),
+        status: r.get("i_status"),
+        note: r.get("i_note"),
+        approval_user: optional_actor(r, "i_actor", "i_user")?,
+        approval_time: r.get("i_time"),
+    })
+}
 
 /// The approval whose number `which` selects (a SELECT of one approval_no,
 /// or `$1` itself), with its items in the order they were recorded, read
@@ -16,7 +28,7 @@ use crate::sql::{placeholders, sql, Lock, On, Unique, Value};
 async fn load_approval(on: On<'_>, which: &str, value: Value<'_>) -> StoreResult<Option<Approval>> {
     let rows = sql(format!(
         "SELECT a.*, i.application_id AS i_app, i.status AS i_status, i.note AS i_note,
-                i.approval_user AS i_user, i.approval_time AS i_time
+                i.approval_user AS i_user, i.approval_actor AS i_actor, i.approval_time AS i_time
          FROM approvals a LEFT JOIN approval_items i ON i.approval_no = a.approval_no
          WHERE a.approval_no = ({which})
          ORDER BY i.seq"
@@ -27,29 +39,32 @@ async fn load_approval(on: On<'_>, which: &str, value: Value<'_>) -> StoreResult
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let items = rows
-        .iter()
-        .filter_map(|r| {
-            Some(ApprovalItem {
-                application_id: r.get::<Option<String>>("i_app")?,
-                status: r.get("i_status"),
-                note: r.get("i_note"),
-                approval_user: r.get("i_user"),
-                approval_time: r.get("i_time"),
-            })
-        })
-        .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        // An approval without items has one row, with no item in it.
+        if r.get::<Option<String>>("i_app").is_some() {
+            items.push(item(r)?);
+        }
+    }
     Ok(Some(Approval {
         approval_no: first.get("approval_no"),
         platform_id: first.get("platform_id"),
         mnp_id: first.get("mnp_id"),
         mnp_version_id: first.get("mnp_version_id"),
         status: first.get("status"),
-        apply_user: first.get("apply_user"),
+        apply_user: actor(first, "apply_actor", "apply_user")?,
         apply_time: first.get("apply_time"),
         updated_at: first.get("updated_at"),
         items,
     }))
+}
+
+/// The shown name and reference of who decided an item ('' for nobody yet).
+fn decider_columns(item: &ApprovalItem) -> (&str, String) {
+    match &item.approval_user {
+        Some(a) => (a.shown(), a.reference()),
+        None => ("", String::new()),
+    }
 }
 
 #[async_trait]
@@ -71,16 +86,18 @@ impl ApprovalStore for SqlStore {
             }
             tx.lock_rows(select, Lock::Share).await?;
         }
+        let applicant = a.apply_user.reference();
         let inserted = sql(
-            "INSERT INTO approvals (approval_no, platform_id, mnp_id, mnp_version_id, status, apply_user, apply_time, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO approvals (approval_no, platform_id, mnp_id, mnp_version_id, status, apply_user, apply_actor, apply_time, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&a.approval_no)
         .bind(&a.platform_id)
         .bind(&a.mnp_id)
         .bind(a.mnp_version_id)
         .bind(a.status)
-        .bind(&a.apply_user)
+        .bind(a.apply_user.shown())
+        .bind(applicant.as_str())
         .bind(a.apply_time)
         .bind(a.updated_at)
         .execute(&mut tx)
@@ -93,13 +110,15 @@ impl ApprovalStore for SqlStore {
             })
         })?;
         for item in &a.items {
-            sql("INSERT INTO approval_items (approval_no, application_id, status, note, approval_user, approval_time)
-                 VALUES ($1, $2, $3, $4, $5, $6)")
+            let (shown, decider) = decider_columns(item);
+            sql("INSERT INTO approval_items (approval_no, application_id, status, note, approval_user, approval_actor, approval_time)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&a.approval_no)
             .bind(&item.application_id)
             .bind(item.status)
             .bind(&item.note)
-            .bind(&item.approval_user)
+            .bind(shown)
+            .bind(decider.as_str())
             .bind(item.approval_time)
             .execute(&mut tx)
             .await?;
@@ -162,11 +181,13 @@ impl ApprovalStore for SqlStore {
             .execute(&mut tx)
             .await?;
         for item in &next.items {
-            sql("UPDATE approval_items SET status = $1, note = $2, approval_user = $3, approval_time = $4
-                 WHERE approval_no = $5 AND application_id = $6")
+            let (shown, decider) = decider_columns(item);
+            sql("UPDATE approval_items SET status = $1, note = $2, approval_user = $3, approval_actor = $4, approval_time = $5
+                 WHERE approval_no = $6 AND application_id = $7")
             .bind(item.status)
             .bind(&item.note)
-            .bind(&item.approval_user)
+            .bind(shown)
+            .bind(decider.as_str())
             .bind(item.approval_time)
             .bind(approval_no)
             .bind(&item.application_id)
@@ -221,9 +242,10 @@ impl ApprovalStore for SqlStore {
         let rows = filtered(format!(
             "SELECT m.*, t.name AS team_name,
                     a.approval_no AS a_no, a.platform_id AS a_platform, a.mnp_version_id AS a_version_id,
-                    a.status AS a_status, a.apply_user AS a_user, a.apply_time AS a_time, a.updated_at AS a_updated,
+                    a.status AS a_status, a.apply_user AS a_user, a.apply_actor AS a_actor,
+                    a.apply_time AS a_time, a.updated_at AS a_updated,
                     i.application_id AS i_app, i.status AS i_status, i.note AS i_note,
-                    i.approval_user AS i_user, i.approval_time AS i_time,
+                    i.approval_user AS i_user, i.approval_actor AS i_actor, i.approval_time AS i_time,
                     v.version AS v_version,
                     coalesce(ap.name, '') AS ap_name, coalesce(ap.logo, '') AS ap_logo
              {from}
@@ -238,33 +260,27 @@ impl ApprovalStore for SqlStore {
             .iter()
             .map(|r| {
                 let l = listing(r);
-                ApprovalListing {
+                Ok(ApprovalListing {
                     approval: Approval {
                         approval_no: r.get("a_no"),
                         platform_id: r.get("a_platform"),
                         mnp_id: l.mini_program.mnp_id.clone(),
                         mnp_version_id: r.get("a_version_id"),
                         status: r.get("a_status"),
-                        apply_user: r.get("a_user"),
+                        apply_user: actor(r, "a_actor", "a_user")?,
                         apply_time: r.get("a_time"),
                         updated_at: r.get("a_updated"),
                         items: Vec::new(),
                     },
-                    item: ApprovalItem {
-                        application_id: r.get("i_app"),
-                        status: r.get("i_status"),
-                        note: r.get("i_note"),
-                        approval_user: r.get("i_user"),
-                        approval_time: r.get("i_time"),
-                    },
+                    item: item(r)?,
                     mnp_version: r.get("v_version"),
                     team_name: l.team_name,
                     mini_program: l.mini_program,
                     application_name: r.get("ap_name"),
                     application_logo: r.get("ap_logo"),
-                }
+                })
             })
-            .collect();
+            .collect::<StoreResult<_>>()?;
         Ok((total, page))
     }
 }

@@ -28,6 +28,8 @@ pub(super) enum Kind {
     Text,
     /// An integer or null.
     MaybeInt,
+    /// A text or null.
+    MaybeText,
 }
 use Kind::*;
 
@@ -76,9 +78,47 @@ pub(super) const TABLES: &[Table] = &[
             ("platform_id", Text),
             ("name", Text),
             ("created_at", Int),
+            ("role_types", Text),
+            ("related_team_id", MaybeText),
+            ("admin_user_id", MaybeText),
+            ("remark", Text),
+            ("create_user", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "created_at, team_id",
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("user_id", Text),
+            ("platform_id", Text),
+            ("account", Text),
+            ("name", Text),
+            ("account_type", Int),
+            ("password_hash", Text),
+            ("status", Int),
+            ("password_epoch", Int),
+            ("create_user", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        of_account: concat!("platform_id IN (", platforms!(), ")"),
+        order: "created_at, user_id",
+    },
+    Table {
+        name: "team_members",
+        columns: &[
+            ("team_id", Text),
+            ("user_id", Text),
+            ("role_id", Int),
+            ("created_at", Int),
+        ],
+        of_account: concat!(
+            "team_id IN (SELECT team_id FROM teams WHERE platform_id IN (",
+            platforms!(),
+            "))"
+        ),
+        order: "team_id, user_id",
     },
     Table {
         name: "mini_programs",
@@ -125,6 +165,7 @@ pub(super) const TABLES: &[Table] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("package_collected_at", MaybeInt),
+            ("create_actor", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "created_at, task_id",
@@ -143,6 +184,7 @@ pub(super) const TABLES: &[Table] = &[
             ("task_id", Text),
             ("create_user", Text),
             ("created_at", Int),
+            ("create_actor", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "mnp_version_id",
@@ -180,6 +222,7 @@ pub(super) const TABLES: &[Table] = &[
             ("apply_user", Text),
             ("apply_time", Int),
             ("updated_at", Int),
+            ("apply_actor", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "seq",
@@ -193,6 +236,7 @@ pub(super) const TABLES: &[Table] = &[
             ("note", Text),
             ("approval_user", Text),
             ("approval_time", Int),
+            ("approval_actor", Text),
         ],
         of_account: concat!(
             "approval_no IN (SELECT approval_no FROM approvals WHERE platform_id IN (",
@@ -211,6 +255,7 @@ pub(super) const TABLES: &[Table] = &[
             ("kind", Text),
             ("release_user", Text),
             ("released_at", Int),
+            ("release_actor", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "release_id",
@@ -253,14 +298,17 @@ pub(super) const NOT_CARRIED: &[(&str, &str)] = &[
 /// A column that names a record of another table: its value must be one of
 /// that table's rows in the same file, so that a fixture cannot reach a
 /// record outside the account it is imported into.
-const REFERENCES: &[(&str, &str)] = &[
-    ("platform_id", "platforms"),
-    ("team_id", "teams"),
-    ("mnp_id", "mini_programs"),
-    ("task_id", "tasks"),
-    ("mnp_version_id", "versions"),
-    ("approval_no", "approvals"),
-    ("release_id", "releases"),
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("platform_id", "platforms", "platform_id"),
+    ("team_id", "teams", "team_id"),
+    ("related_team_id", "teams", "team_id"),
+    ("admin_user_id", "users", "user_id"),
+    ("user_id", "users", "user_id"),
+    ("mnp_id", "mini_programs", "mnp_id"),
+    ("task_id", "tasks", "task_id"),
+    ("mnp_version_id", "versions", "mnp_version_id"),
+    ("approval_no", "approvals", "approval_no"),
+    ("release_id", "releases", "release_id"),
 ];
 
 /// The columns given their numbers anew by a sequence when a row is
@@ -277,7 +325,7 @@ fn to_json(row: &Row, column: &str, kind: Kind) -> Json {
         Int | MaybeInt => row
             .get::<Option<i64>>(column)
             .map_or(Json::Null, Json::from),
-        Text => row
+        Text | MaybeText => row
             .get::<Option<String>>(column)
             .map_or(Json::Null, Json::from),
     }
@@ -318,10 +366,13 @@ fn values_of<'r>(
                     .map(Value::from)
                     .ok_or_else(|| wrong("an integer")),
                 (MaybeInt, Some(Json::Null)) => Ok(Value::Int(None)),
+                (MaybeText, Some(Json::Null)) => Ok(Value::Text(None)),
+                (MaybeText, Some(Json::String(s))) => Ok(Value::Text(Some(s.as_str()))),
                 (Text, Some(Json::String(s))) => Ok(Value::Text(Some(s.as_str()))),
                 (Int, _) => Err(wrong("an integer")),
                 (MaybeInt, _) => Err(wrong("an integer or null")),
                 (Text, _) => Err(wrong("a string")),
+                (MaybeText, _) => Err(wrong("a string or null")),
             }
         })
         .collect()
@@ -361,12 +412,12 @@ fn check_references(rows: &[&[Map<String, Json>]]) -> Result<(), ImportRefusal> 
     };
     let owned: HashMap<&str, HashSet<String>> = REFERENCES
         .iter()
-        .map(|&(column, table)| (column, key_of(table, column)))
+        .map(|&(column, table, key)| (column, key_of(table, key)))
         .collect();
     for (table, table_rows) in TABLES.iter().zip(rows) {
         for (index, row) in table_rows.iter().enumerate() {
-            for &(column, owner) in REFERENCES {
-                if owner == table.name {
+            for &(column, owner, key) in REFERENCES {
+                if owner == table.name && column == key {
                     continue;
                 }
                 match row.get(column) {
@@ -504,6 +555,7 @@ async fn import_in(
             .await?;
         }
         for (index, row) in table_rows.iter().enumerate() {
+            let row = &with_account_actor(row, account_id);
             let values = match values_of(table, index, row) {
                 Ok(values) => values,
                 Err(refusal) => return Ok(Err(refusal)),
@@ -543,11 +595,19 @@ async fn import_in(
                 .iter()
                 .filter_map(|r| r["platform_id"].as_str())
                 .collect();
-            if !file_platforms.is_empty() {
-                let mut delete = sql(format!(
-                    "DELETE FROM teams WHERE platform_id IN ({})",
-                    placeholders(1, file_platforms.len())
-                ));
+            // The file's platforms get the file's teams, users and
+            // memberships, not those the reset left.
+            for statement in [
+                "DELETE FROM team_members WHERE team_id IN (SELECT team_id FROM teams WHERE platform_id IN ({}))",
+                "DELETE FROM teams WHERE platform_id IN ({})",
+                "DELETE FROM users WHERE platform_id IN ({})",
+            ] {
+                if file_platforms.is_empty() {
+                    break;
+                }
+                let mut delete = sql(
+                    statement.replace("{}", &placeholders(1, file_platforms.len())),
+                );
                 for p in &file_platforms {
                     delete = delete.bind(*p);
                 }
@@ -559,6 +619,27 @@ async fn import_in(
         tx.advance_sequence(table, column).await?;
     }
     Ok(Ok((platforms, hashes)))
+}
+
+/// The row with an actor naming an account (`account:<id>`, an account's
+/// own number on the server that exported it) naming the importing one.
+fn with_account_actor(
+    row: &Map<String, Json>,
+    account_id: i64,
+) -> std::borrow::Cow<'_, Map<String, Json>> {
+    let names_account = |(k, v): (&String, &Json)| {
+        k.ends_with("_actor") && v.as_str().is_some_and(|a| a.starts_with("account:"))
+    };
+    if !row.iter().any(names_account) {
+        return std::borrow::Cow::Borrowed(row);
+    }
+    let mut owned = row.clone();
+    for (name, value) in owned.iter_mut() {
+        if names_account((name, value)) {
+            *value = Json::String(format!("account:{account_id}"));
+        }
+    }
+    std::borrow::Cow::Owned(owned)
 }
 
 /// Creates the file's platform for the account; true when it is the

@@ -23,6 +23,7 @@ mod applications;
 mod approvals;
 mod fixtures;
 mod mini_programs;
+mod organization;
 mod previews;
 mod releases;
 mod resets;
@@ -35,6 +36,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use mnpd_domain::entity::Actor;
 use mnpd_domain::store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 
@@ -187,3 +189,21 @@ fn conflict(what: &str) -> StoreError {
 
 #[cfg(test)]
 mod tests;
+
+/// The actor a row records in a reference column (`create_actor`, ...)
+/// beside the name the API shows (`create_user`, ...).
+fn actor(r: &sql::Row, reference: &str, shown: &str) -> StoreResult<Actor> {
+    let (reference, shown): (String, String) = (r.get(reference), r.get(shown));
+    Actor::from_stored(&reference, &shown)
+        .ok_or_else(|| StoreError::Other(format!("stored actor `{reference}` is in no known form")))
+}
+
+/// As [`actor`], for a record that may not have one yet (an empty
+/// reference).
+fn optional_actor(r: &sql::Row, reference: &str, shown: &str) -> StoreResult<Option<Actor>> {
+    let stored: String = r.get(reference);
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    actor(r, reference, shown).map(Some)
+}

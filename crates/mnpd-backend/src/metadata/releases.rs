@@ -8,11 +8,12 @@ use mnpd_domain::DomainError;
 
 use super::tasks::lock_mini_program;
 use super::versions::version_row;
-use super::SqlStore;
+use super::{actor, SqlStore};
 use crate::sql::{sql, On, Row};
 
 /// A release joined with its version (`v.*` and `r_` aliases).
-const RELEASE_SELECT: &str = "SELECT v.*, r.release_id AS r_release_id, r.kind AS r_kind, r.release_user AS r_user, r.released_at AS r_at
+const RELEASE_SELECT: &str = "SELECT v.*, r.release_id AS r_release_id, r.kind AS r_kind, r.release_user AS r_user, r.release_actor AS r_actor,
+            r.released_at AS r_at
      FROM releases r JOIN versions v ON v.mnp_version_id = r.mnp_version_id";
 
 fn release_row(r: &Row) -> StoreResult<ReleaseRecord> {
@@ -22,7 +23,7 @@ fn release_row(r: &Row) -> StoreResult<ReleaseRecord> {
         version: version_row(r)?,
         kind: ReleaseKind::parse(&kind)
             .ok_or_else(|| StoreError::Other(format!("release of unknown kind {kind}")))?,
-        release_user: r.get("r_user"),
+        release_user: actor(r, "r_actor", "r_user")?,
         released_at: r.get("r_at"),
     })
 }
@@ -43,7 +44,7 @@ impl ReleaseStore for SqlStore {
         &self,
         version: &Version,
         kind: ReleaseKind,
-        user: &str,
+        user: &Actor,
         now: i64,
         decide: &(dyn for<'a> Fn(&'a ReleaseState) -> Result<(), DomainError> + Send + Sync),
     ) -> StoreResult<Result<ReleaseRecord, DomainError>> {
@@ -70,15 +71,17 @@ impl ReleaseStore for SqlStore {
         if let Err(refusal) = decide(&state) {
             return Ok(Err(refusal));
         }
+        let releaser = user.reference();
         let release_id: i64 = sql(
-            "INSERT INTO releases (mnp_id, platform_id, mnp_version_id, kind, release_user, released_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING release_id",
+            "INSERT INTO releases (mnp_id, platform_id, mnp_version_id, kind, release_user, release_actor, released_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING release_id",
         )
         .bind(mnp_id)
         .bind(&version.new.platform_id)
         .bind(version.mnp_version_id)
         .bind(kind.as_str())
-        .bind(user)
+        .bind(user.shown())
+        .bind(releaser.as_str())
         .bind(now)
         .fetch_one(&mut tx)
         .await?
@@ -94,7 +97,7 @@ impl ReleaseStore for SqlStore {
         .await?;
         // A new mini program becomes "released"; a removed one stays removed.
         sql("UPDATE mini_programs SET status = 1, update_user = $1, updated_at = $2 WHERE mnp_id = $3 AND status = 0")
-            .bind(user)
+            .bind(user.shown())
             .bind(now)
             .bind(mnp_id)
             .execute(&mut tx)
@@ -104,7 +107,7 @@ impl ReleaseStore for SqlStore {
             release_id,
             version: version.clone(),
             kind,
-            release_user: user.to_string(),
+            release_user: user.clone(),
             released_at: now,
         }))
     }

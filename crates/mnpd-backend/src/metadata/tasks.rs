@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use mnpd_domain::entity::*;
 use mnpd_domain::store::*;
 
-use super::{conflict, on_conflict, SqlStore};
+use super::{actor, conflict, on_conflict, SqlStore};
 use crate::sql::{sql, Lock, On, Row};
 
 fn task(r: &Row) -> StoreResult<Task> {
@@ -25,7 +25,7 @@ fn task(r: &Row) -> StoreResult<Task> {
         msg: r.get("msg"),
         attempts: r.get("attempts"),
         mnp_version_id: r.get("mnp_version_id"),
-        create_user: r.get("create_user"),
+        create_user: actor(r, "create_actor", "create_user")?,
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
     })
@@ -76,9 +76,10 @@ impl TaskStore for SqlStore {
         lock_mini_program(&mut tx, &t.mnp_id).await?;
         let live = live_versions((&mut tx).into(), &t.mnp_id).await?;
         must_exceed(&live).map_err(StoreError::Conflict)?;
+        let creator = t.create_user.reference();
         let inserted = sql(
-            "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, size, status, msg, attempts, create_user, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13)",
+            "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, size, status, msg, attempts, create_user, create_actor, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14)",
         )
         .bind(&t.task_id)
         .bind(&t.platform_id)
@@ -90,7 +91,8 @@ impl TaskStore for SqlStore {
         .bind(t.size)
         .bind(t.status.code())
         .bind(&t.msg)
-        .bind(&t.create_user)
+        .bind(t.create_user.shown())
+        .bind(creator.as_str())
         .bind(t.created_at)
         .bind(t.updated_at)
         .execute(&mut tx)
@@ -171,9 +173,10 @@ impl TaskStore for SqlStore {
         }
         // A unique violation would abort a PostgreSQL transaction: skip the
         // row instead and see that nothing came back.
+        let creator = v.create_user.reference();
         let inserted: Option<i64> = sql(
-            "INSERT INTO versions (mnp_id, platform_id, version, intro, sha256, size, manifest, task_id, create_user, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            "INSERT INTO versions (mnp_id, platform_id, version, intro, sha256, size, manifest, task_id, create_user, create_actor, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT DO NOTHING RETURNING mnp_version_id",
         )
         .bind(&v.mnp_id)
@@ -184,7 +187,8 @@ impl TaskStore for SqlStore {
         .bind(v.size)
         .bind(manifest.as_str())
         .bind(&v.task_id)
-        .bind(&v.create_user)
+        .bind(v.create_user.shown())
+        .bind(creator.as_str())
         .bind(v.created_at)
         .fetch_optional(&mut tx)
         .await?

@@ -152,7 +152,9 @@ async fn approvals_from_before_the_migration_keep_their_order() {
         mnp_id: "mpaaaaaaaaaaaaaa".into(),
         mnp_version_id: 7,
         status: 1,
-        apply_user: "alice".into(),
+        apply_user: Actor::ApiKey {
+            secret_id: "AKIDalice".into(),
+        },
         apply_time: 50,
         updated_at: 50,
         items: Vec::new(),
@@ -161,4 +163,58 @@ async fn approvals_from_before_the_migration_keep_their_order() {
         s.insert_approval(&again).await,
         Err(StoreError::Conflict("open".into()))
     );
+}
+
+/// 0010 records who acted beside the name shown: what was recorded before
+/// names the platform's account, by the name it showed; an item nobody
+/// decided names nobody.
+#[tokio::test]
+async fn records_from_before_attribution_name_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("meta.db");
+    let mp = mini_program_row("mpaaaaaaaaaaaaaa", "shop", 10);
+    let rows = [
+        mp.as_str(),
+        "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, size, status, msg, create_user, created_at, updated_at)
+         VALUES ('t1', 'TPLATFORM0000000001', 'mpaaaaaaaaaaaaaa', '1.0.0', 'u', 'i', 's', 1, 60, 'Success', 'admin', 10, 10)",
+        "INSERT INTO versions (mnp_version_id, mnp_id, platform_id, version, intro, sha256, size, manifest, task_id, create_user, created_at)
+         VALUES (7, 'mpaaaaaaaaaaaaaa', 'TPLATFORM0000000001', '1.0.0', 'i', 's', 1,
+                 '{\"kind\":\"mini_program\",\"root\":\"\",\"pages\":[\"p/i/i\"],\"subpackages\":[],\"entry_page\":\"p/i/i\",\"file_count\":2,\"uncompressed_bytes\":2}',
+                 't1', 'admin', 10)",
+        "INSERT INTO approvals (approval_no, platform_id, mnp_id, mnp_version_id, status, apply_user, apply_time, updated_at)
+         VALUES ('aud1', 'TPLATFORM0000000001', 'mpaaaaaaaaaaaaaa', 7, 1, 'admin', 50, 50)",
+        "INSERT INTO approval_items (approval_no, application_id, status, approval_user, approval_time) VALUES ('aud1', 'app-a', 3, 'admin', 60)",
+        "INSERT INTO approval_items (approval_no, application_id, status) VALUES ('aud1', 'app-b', 1)",
+        "INSERT INTO releases (mnp_id, platform_id, mnp_version_id, kind, release_user, released_at)
+         VALUES ('mpaaaaaaaaaaaaaa', 'TPLATFORM0000000001', 7, 'release', 'admin', 70)",
+        "INSERT INTO online_versions (mnp_id, mnp_version_id, release_id, updated_at) VALUES ('mpaaaaaaaaaaaaaa', 7, 1, 70)",
+    ];
+    database_from_before(&db, "0008", &rows).await;
+    let s = SqliteStore::open(&db).await.unwrap();
+    let account = Actor::Account {
+        account_id: 1,
+        name: "admin".into(),
+    };
+    assert_eq!(
+        s.get_task("t1").await.unwrap().unwrap().create_user,
+        account
+    );
+    let version = s.get_version(7).await.unwrap().unwrap();
+    assert_eq!(version.new.create_user, account);
+    let approval = s.get_approval("aud1").await.unwrap().unwrap();
+    assert_eq!(approval.apply_user, account);
+    let deciders: Vec<_> = approval
+        .items
+        .iter()
+        .map(|i| i.approval_user.clone())
+        .collect();
+    assert_eq!(deciders, [Some(account.clone()), None]);
+    let online = s.online_version("mpaaaaaaaaaaaaaa").await.unwrap().unwrap();
+    assert_eq!(online.release_user, account);
+    // Each creator's latest version: the account is one creator.
+    let develop = s
+        .latest_version_of_each_creator("mpaaaaaaaaaaaaaa")
+        .await
+        .unwrap();
+    assert_eq!(develop, [version]);
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use mnpd_domain::entity::*;
 use mnpd_domain::store::*;
 
-use super::SqlStore;
+use super::{actor, SqlStore};
 use crate::sql::{sql, Row};
 
 /// A `versions` row (selected as `v.*` or `*`).
@@ -23,7 +23,7 @@ pub(super) fn version_row(r: &Row) -> StoreResult<Version> {
             manifest: serde_json::from_str(&manifest)
                 .map_err(|e| StoreError::Other(format!("stored manifest unreadable: {e}")))?,
             task_id: r.get("task_id"),
-            create_user: r.get("create_user"),
+            create_user: actor(r, "create_actor", "create_user")?,
             created_at: r.get("created_at"),
         },
     })
@@ -46,6 +46,17 @@ impl VersionStore for SqlStore {
                 .fetch_optional(self.db.read())
                 .await?;
         row.as_ref().map(version_row).transpose()
+    }
+
+    async fn latest_version_of_each_creator(&self, mnp_id: &str) -> StoreResult<Vec<Version>> {
+        let rows = sql("SELECT v.* FROM versions v
+                        WHERE v.mnp_id = $1 AND v.mnp_version_id = (
+                            SELECT max(w.mnp_version_id) FROM versions w
+                            WHERE w.mnp_id = v.mnp_id AND w.create_actor = v.create_actor)")
+        .bind(mnp_id)
+        .fetch_all(self.db.read())
+        .await?;
+        rows.iter().map(version_row).collect()
     }
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<String>> {

@@ -236,6 +236,8 @@ pub(crate) enum Unique {
     ApplicationName,
     /// At most one open approval per mini program.
     OpenApproval,
+    /// A user's account on its platform.
+    UserAccount,
 }
 
 /// A transaction on the writer. Dropped without `commit`, it is rolled

@@ -76,6 +76,7 @@ pub(crate) fn violates(detail: &str, unique: Unique) -> bool {
             Unique::MiniProgramName => "mini_programs_name_unique",
             Unique::ApplicationName => "applications_name_unique",
             Unique::OpenApproval => "approvals_one_open",
+            Unique::UserAccount => "users_account_unique",
         }
 }
 

@@ -75,6 +75,7 @@ pub(crate) fn violates(detail: &str, unique: Unique) -> bool {
         Unique::MiniProgramName => "mini_programs.name",
         Unique::ApplicationName => "applications.name",
         Unique::OpenApproval => "approvals.mnp_id",
+        Unique::UserAccount => "users.account",
     })
 }
 

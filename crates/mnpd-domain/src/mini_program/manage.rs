@@ -57,7 +57,7 @@ impl MiniPrograms {
                 "MNPDesc has {desc_chars} characters; send at most {MAX_DESC_CHARS}"
             )));
         }
-        mp.update_user = caller.user.clone();
+        mp.update_user = caller.user();
         mp.updated_at = self.clock.now().unix_timestamp();
         match self.management.update_mini_program(&mp).await {
             Ok(Some(number)) => Ok(number),
@@ -100,7 +100,7 @@ impl MiniPrograms {
         let now = self.clock.now().unix_timestamp();
         if self
             .management
-            .set_mini_program_status(platform_id, mnp_id, STATUS_REMOVED, &caller.user, now)
+            .set_mini_program_status(platform_id, mnp_id, STATUS_REMOVED, &caller.user(), now)
             .await?
         {
             Ok(())

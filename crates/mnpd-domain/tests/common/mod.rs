@@ -16,7 +16,7 @@ use mnpd_domain::application::{Applications, NewApplication, TYPE_FORMAL};
 use mnpd_domain::approval::{Approvals, ItemDecision};
 use mnpd_domain::clock::Clock;
 use mnpd_domain::entity::approval_status::APPROVED;
-use mnpd_domain::entity::{Approval, ApprovalListing, Caller, Task, TaskStatus};
+use mnpd_domain::entity::{Actor, Approval, ApprovalListing, Caller, Task, TaskStatus};
 use mnpd_domain::mini_program::{MiniPrograms, NewMiniProgram};
 use mnpd_domain::release::Releases;
 use mnpd_domain::store::{ApprovalQuery, ApprovalStore, BlobStore, TaskStore, VersionStore};
@@ -155,7 +155,10 @@ impl Env {
             caller: Caller {
                 account_id: boot.account.id,
                 secret_id: boot.key.key.secret_id.clone(),
-                user: "tester".into(),
+                actor: Actor::User {
+                    user_id: "1".into(),
+                    account: "tester".into(),
+                },
             },
             platform_id: boot.platform.platform_id,
             team_id: boot.team.team_id,

@@ -6,7 +6,7 @@ use mnpd_api::model::*;
 use mnpd_api::params::decode;
 use mnpd_domain::approval::ApprovalQuery;
 use mnpd_domain::approval::ItemDecision;
-use mnpd_domain::entity::ApprovalListing;
+use mnpd_domain::entity::{ApprovalItem, ApprovalListing};
 
 use super::{encode, ok_result, HandlerFuture};
 use crate::gateway::Call;
@@ -147,7 +147,16 @@ fn time_or_zero(t: i64) -> String {
     t.to_string()
 }
 
+/// Who decided the item, empty while it waits.
+fn decider(item: &ApprovalItem) -> String {
+    item.approval_user
+        .as_ref()
+        .map(|a| a.shown().to_string())
+        .unwrap_or_default()
+}
+
 fn approval_row(r: ApprovalListing) -> DescribeMNPApprovalListData {
+    let decided_by = decider(&r.item);
     DescribeMNPApprovalListData {
         approval_no: Some(r.approval.approval_no),
         application_id: Some(r.item.application_id),
@@ -155,7 +164,7 @@ fn approval_row(r: ApprovalListing) -> DescribeMNPApprovalListData {
         mnp_id: Some(r.mini_program.mnp_id),
         mnp_version: Some(r.mnp_version),
         mnp_version_id: Some(r.approval.mnp_version_id),
-        apply_user: Some(r.approval.apply_user),
+        apply_user: Some(r.approval.apply_user.shown().to_string()),
         apply_time: Some(time_or_zero(r.approval.apply_time)),
         mnp_name: Some(r.mini_program.name),
         mnp_icon: Some(r.mini_program.icon),
@@ -165,7 +174,7 @@ fn approval_row(r: ApprovalListing) -> DescribeMNPApprovalListData {
         team_name: Some(r.team_name),
         mnp_qr_code_url: Some(String::new()),
         mnp_type: Some(r.mini_program.mnp_type),
-        approval_user: Some(r.item.approval_user),
+        approval_user: Some(decided_by),
         approval_time: Some(time_or_zero(r.item.approval_time)),
         approval_note: Some(r.item.note),
     }
@@ -200,6 +209,7 @@ pub fn audit_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
 }
 
 fn audit_row(r: ApprovalListing) -> DescribeApplicationMNPVersionAuditListInfoResp {
+    let decided_by = decider(&r.item);
     DescribeApplicationMNPVersionAuditListInfoResp {
         audit_no: Some(r.approval.approval_no),
         application_id: Some(r.item.application_id),
@@ -207,7 +217,7 @@ fn audit_row(r: ApprovalListing) -> DescribeApplicationMNPVersionAuditListInfoRe
         mnp_id: Some(r.mini_program.mnp_id),
         mnp_version: Some(r.mnp_version),
         mnp_version_id: Some(r.approval.mnp_version_id),
-        apply_user: Some(r.approval.apply_user),
+        apply_user: Some(r.approval.apply_user.shown().to_string()),
         apply_time: Some(time_or_zero(r.approval.apply_time)),
         mnp_name: Some(r.mini_program.name),
         mnp_icon: Some(r.mini_program.icon),
@@ -219,7 +229,7 @@ fn audit_row(r: ApprovalListing) -> DescribeApplicationMNPVersionAuditListInfoRe
         application_ios_url: Some(String::new()),
         mnp_qr_code_url: Some(String::new()),
         mnp_type: Some(r.mini_program.mnp_type),
-        audit_user: Some(r.item.approval_user),
+        audit_user: Some(decided_by),
         audit_time: Some(time_or_zero(r.item.approval_time)),
         audit_note: Some(r.item.note),
         scan_status: Some(0),

@@ -4,13 +4,17 @@
 mod application;
 mod approval;
 mod catalog;
+mod member;
 mod mini_program;
 mod mini_program_manage;
 mod package;
 mod preview;
 mod release;
+mod role;
 mod stage;
+mod team;
 mod upload;
+mod user;
 mod version;
 
 use std::future::Future;
@@ -77,6 +81,29 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DescribeMNPVersionPreview => preview::describe_trial,
         A::DescribeMNPOfflinePackageURL => package::offline_package_url,
         A::DescribeOfflineMNPPackage => package::offline_package,
+        // The organization.
+        A::CreatePresetKey => user::create_preset_key,
+        A::CreateUser => user::create,
+        A::DescribeUser => user::describe,
+        A::DescribeUserDetail => user::describe_detail,
+        A::DescribeUserList => user::list,
+        A::ModifyUser => user::modify,
+        A::ModifyUserPassword => user::modify_password,
+        A::DeleteUser => user::delete,
+        A::CreateTeam => team::create,
+        A::DescribeTeam => team::describe,
+        A::DescribeTeamList => team::list,
+        A::DescribeSimpleTeamList => team::simple_list,
+        A::ModifyTeam => team::modify,
+        A::DeleteTeam => team::delete,
+        A::AddTeamMember => member::add,
+        A::CreateTeamMember => member::create,
+        A::DescribeTeamMemberList => member::list,
+        A::DescribeTeamMembers => member::members,
+        A::ModifyTeamMember => member::modify,
+        A::DeleteTeamMember => member::delete,
+        A::DescribeRoleList => role::list,
+        A::DescribeRoleDetail => role::detail,
         _ => return None,
     };
     Some(handler)
@@ -100,6 +127,8 @@ pub fn operation_of(action: Action) -> Action {
         A::CreateOnlineApply => A::ReleaseMNPVersion,
         A::ModifyOnlineVersion => A::RollbackMNPVersion,
         A::DescribeOfflineMNPPackage => A::DescribeMNPOfflinePackageURL,
+        A::DescribeUser => A::DescribeUserDetail,
+        A::DescribeTeamMembers => A::DescribeTeamMemberList,
         other => other,
     }
 }

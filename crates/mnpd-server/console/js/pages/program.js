@@ -87,7 +87,7 @@ export async function renderProgram(ctx) {
 // ---------------------------------------------------------------- versions
 
 const PHASES = [
-  ["Develop", "Development", "The latest version created"],
+  ["Develop", "Development", "The latest version of each creator"],
   ["Platform", "Approval", "The latest version submitted for approval"],
   ["Online", "Online", "The version users get"],
 ];
@@ -142,8 +142,9 @@ async function versionsTab(ctx, mnp, body, base) {
     const stages = stagesR.Data || [];
     const released = new Set((historyR.Data?.DataList || []).map((v) => v.MNPVersionId));
     clear(stagesHost, stageCards(stages, released));
-    const develop = stages.find((s) => s.Phase === "Develop");
-    let latest = develop ? develop.MNPVersion : "";
+    // The next number follows the greatest version of any creator.
+    let latest = "";
+    for (const s of stages) if (s.Phase === "Develop" && greater(s.MNPVersion, latest)) latest = s.MNPVersion;
     for (const t of tasks.ofPlatform(pid)) {
       if (t.MNPId === mnp.MNPId && t.TaskStatus !== 30 && greater(t.MNPVersion, latest)) latest = t.MNPVersion;
     }
@@ -151,22 +152,22 @@ async function versionsTab(ctx, mnp, body, base) {
   }
 
   function stageCards(stages, released) {
-    const byPhase = Object.fromEntries(stages.map((s) => [s.Phase, s]));
-    const online = byPhase.Online;
+    // One Platform and one Online row at most; a Develop row per creator.
+    const rowsOf = (phase) => stages.filter((s) => s.Phase === phase);
+    const online = rowsOf("Online")[0];
     // A version's actions appear once, on the furthest stage it reached.
     const owner = {};
     for (const phase of ["Online", "Platform", "Develop"]) {
-      const row = byPhase[phase];
-      if (row && !(row.MNPVersionId in owner)) owner[row.MNPVersionId] = phase;
+      for (const row of rowsOf(phase)) if (!(row.MNPVersionId in owner)) owner[row.MNPVersionId] = phase;
     }
     return PHASES.map(([phase, title, blurb]) => {
-      const row = byPhase[phase];
+      const rows = rowsOf(phase);
       const card = h(
         "article",
         { class: "stage", "data-phase": phase, "aria-label": `${title} stage` },
         h("header", {}, h("h3", {}, title), h("small", { class: "muted" }, blurb)),
       );
-      if (!row) {
+      if (!rows.length) {
         card.append(
           h(
             "p",
@@ -180,33 +181,40 @@ async function versionsTab(ctx, mnp, body, base) {
         );
         return card;
       }
-      const isOnline = online && online.MNPVersionId === row.MNPVersionId;
-      const tags = h("div", { class: "tags" });
-      if (phase === "Online") {
-        tags.append(badge("Serving", "good"));
-        if (row.RollbackVersion === 1) tags.append(badge("Rolled back", "warn"));
-      } else {
-        tags.append(approvalBadge(row.ApprovalStatus));
-        if (isOnline) tags.append(badge("Online", "good"));
-        else if (released.has(row.MNPVersionId)) tags.append(badge("Released before", "neutral"));
-      }
-      if (row.ShowCase === 1) tags.append(badge("Preview / trial", "info"));
-      card.append(
-        h(
-          "div",
-          { class: "stage-version" },
-          h("span", { class: "version" }, row.MNPVersion),
-          h("small", { class: "muted" }, `id ${row.MNPVersionId}`),
-        ),
-        tags,
-        row.MNPVersionIntro ? h("p", { class: "stage-intro" }, row.MNPVersionIntro) : null,
-        h("p", { class: "muted small" }, `Created ${when(row.CreateTime)}`, row.CreateUser ? ` by ${row.CreateUser}` : ""),
-      );
-      if (owner[row.MNPVersionId] === phase) {
-        card.append(stageActions(row, isOnline, released.has(row.MNPVersionId)));
-      }
+      for (const row of rows) card.append(stageEntry(phase, row, online, released, owner));
       return card;
     });
+  }
+
+  function stageEntry(phase, row, online, released, owner) {
+    const isOnline = online && online.MNPVersionId === row.MNPVersionId;
+    const tags = h("div", { class: "tags" });
+    if (phase === "Online") {
+      tags.append(badge("Serving", "good"));
+      if (row.RollbackVersion === 1) tags.append(badge("Rolled back", "warn"));
+    } else {
+      tags.append(approvalBadge(row.ApprovalStatus));
+      if (isOnline) tags.append(badge("Online", "good"));
+      else if (released.has(row.MNPVersionId)) tags.append(badge("Released before", "neutral"));
+    }
+    if (row.ShowCase === 1) tags.append(badge("Preview / trial", "info"));
+    const entry = h(
+      "div",
+      { class: "stage-entry", "data-creator": row.CreateUser || "" },
+      h(
+        "div",
+        { class: "stage-version" },
+        h("span", { class: "version" }, row.MNPVersion),
+        h("small", { class: "muted" }, `id ${row.MNPVersionId}`),
+      ),
+      tags,
+      row.MNPVersionIntro ? h("p", { class: "stage-intro" }, row.MNPVersionIntro) : null,
+      h("p", { class: "muted small created-by" }, `Created ${when(row.CreateTime)}`, row.CreateUser ? ` by ${row.CreateUser}` : ""),
+    );
+    if (owner[row.MNPVersionId] === phase) {
+      entry.append(stageActions(row, isOnline, released.has(row.MNPVersionId)));
+    }
+    return entry;
   }
 
   function stageActions(row, isOnline, wasReleased) {
@@ -363,10 +371,11 @@ function newVersionForm(ctx, mnp) {
 
 async function releasesTab(ctx, mnp, body) {
   const slot = errorSlot();
-  const [onlineR, historyR, stagesR] = await Promise.all([
+  const [onlineR, historyR, stagesR, approvalsR] = await Promise.all([
     onPlatform("DescribeOnlineVersion", { MNPId: mnp.MNPId }),
     onPlatform("DescribeMNPReleasedVersionHistory", { MNPId: mnp.MNPId }),
     onPlatform("DescribeMNPAllStageVersions", { MNPId: mnp.MNPId }),
+    onPlatform("DescribeMNPApprovalList", { Keyword: mnp.MNPId, ApprovalStatusList: [3], Offset: 0, Limit: 1000 }),
   ]);
   if (ctx.signal.aborted) return;
   const online = onlineR.Data?.DataList?.[0];
@@ -374,6 +383,9 @@ async function releasesTab(ctx, mnp, body) {
   const onlineStage = (stagesR.Data || []).find((s) => s.Phase === "Online");
   const rolledBack = onlineStage && onlineStage.RollbackVersion === 1;
   const onlineIndex = online ? history.findIndex((r) => r.MNPVersionId === online.MNPVersionId) : -1;
+  // No answer names who released; who submitted and approved each
+  // released version is in its approval.
+  const approvalOf = approvedBy((approvalsR.Data?.DataList || []).filter((a) => a.MNPId === mnp.MNPId));
 
   const onlinePanel = h(
     "section",
@@ -389,6 +401,7 @@ async function releasesTab(ctx, mnp, body) {
             {},
             h("div", { class: "tags" }, badge("Serving", "good"), rolledBack ? badge("Rolled back", "warn") : null),
             h("p", { class: "muted small" }, `Version id ${online.MNPVersionId} · since ${when(online.UpdateTime)}`),
+            onlineStage?.CreateUser ? h("p", { class: "muted small created-by" }, `Created by ${onlineStage.CreateUser}`) : null,
             online.MNPVersionNote ? h("p", {}, online.MNPVersionNote) : null,
           ),
         )
@@ -442,6 +455,8 @@ async function releasesTab(ctx, mnp, body) {
           { label: "Version id", cell: (r) => String(r.MNPVersionId) },
           { label: "Note", class: "wrap", cell: (r) => r.MNPVersionNote || "—" },
           { label: "Released", cell: (r) => when(r.UpdateTime) },
+          { label: "Submitted by", cell: (r) => approvalOf.get(r.MNPVersionId)?.submitter || "—" },
+          { label: "Approved by", cell: (r) => approvalOf.get(r.MNPVersionId)?.approvers || "—" },
           { label: "", class: "row-actions", cell: (r) => rollbackCell(r, history.indexOf(r)) },
         ],
         history,
@@ -453,6 +468,21 @@ async function releasesTab(ctx, mnp, body) {
       ),
     ),
   );
+}
+
+/** MNPVersionId -> who submitted and who approved its latest approved
+ * approval, from DescribeMNPApprovalList rows (one per application). */
+function approvedBy(rows) {
+  const latest = new Map();
+  for (const r of rows) {
+    const seen = latest.get(r.MNPVersionId);
+    if (seen && seen.no !== r.ApprovalNo && Number(seen.time) >= Number(r.ApplyTime)) continue;
+    const entry = seen && seen.no === r.ApprovalNo ? seen : { no: r.ApprovalNo, time: r.ApplyTime, submitter: r.ApplyUser, by: new Set() };
+    if (r.ApprovalUser) entry.by.add(r.ApprovalUser);
+    latest.set(r.MNPVersionId, entry);
+  }
+  for (const e of latest.values()) e.approvers = [...e.by].join(", ");
+  return latest;
 }
 
 // ---------------------------------------------------------------- preview
