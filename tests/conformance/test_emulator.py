@@ -83,20 +83,36 @@ def list_mnps(api) -> dict:
 
 def test_controls_answer_404_without_the_flag(server):
     for method, path in [("GET", "faults"), ("POST", "faults"), ("POST", "reset"),
-                         ("GET", ""), ("PUT", "tasks")]:
+                         ("GET", ""), ("PUT", "tasks"), ("GET", "state"), ("PUT", "state"),
+                         ("GET", "recording"), ("PUT", "recording"), ("DELETE", "recording"),
+                         ("GET", "recording/status")]:
         r = Controls(server, server.creds).request(method, path, {})
         assert r.status_code == 404, (method, path, r.status_code, r.text)
         assert "--emulator" in r.json()["Error"]["Message"], r.text
 
 
-def test_cli_refuses_without_the_flag(server):
+def test_cli_refuses_without_the_flag(server, tmp_path):
+    fixture = tmp_path / "state.zip"
+    fixture.write_bytes(b"PK")
+    for command in (["faults", "list"], ["state", "export", str(tmp_path / "out.zip")],
+                    ["state", "import", str(fixture)], ["recording", "start"],
+                    ["recording", "download", str(tmp_path / "rec.jsonl")]):
+        cp = subprocess.run(
+            [str(harness.mnpd_bin()), "admin", "emulator", "--endpoint", server.url.rstrip("/"),
+             "--secret-id", server.creds.secret_id, "--secret-key", server.creds.secret_key,
+             *command],
+            capture_output=True, text=True, env=harness.clean_env(), timeout=30)
+        assert cp.returncode != 0, (command, cp.stdout)
+        assert "start it with --emulator" in cp.stderr, (command, cp.stderr)
+
+
+def test_fixture_needs_the_emulator(tmp_path):
     cp = subprocess.run(
-        [str(harness.mnpd_bin()), "admin", "emulator", "--endpoint", server.url.rstrip("/"),
-         "--secret-id", server.creds.secret_id, "--secret-key", server.creds.secret_key,
-         "faults", "list"],
+        [str(harness.mnpd_bin()), "serve", "--data-dir", str(tmp_path / "data"),
+         "--fixture", str(tmp_path / "state.zip")],
         capture_output=True, text=True, env=harness.clean_env(), timeout=30)
     assert cp.returncode != 0, cp.stdout
-    assert "start it with --emulator" in cp.stderr, cp.stderr
+    assert "--emulator" in cp.stderr, cp.stderr
 
 
 def test_controls_need_an_enabled_key(emulator):

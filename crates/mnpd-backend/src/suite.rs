@@ -53,6 +53,7 @@ macro_rules! store_suite {
             package_deletions_are_seen_until_ended,
             a_reset_platform_keeps_only_its_default_team_and_others_keep_everything,
             domains_are_checked_against_the_lists_in_the_writing_transaction,
+            an_account_comes_back_from_its_export_with_its_ids_or_not_at_all,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -1568,7 +1569,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
         .unwrap();
     let v1 = version(&s, a, "2024082016302500001", "1.0.0").await;
     let v2 = version(&s, a, "2024082016302500002", "1.1.0").await;
-    let v3 = version(&s, a, "2024082016302500003", "1.2.0").await;
+    let v3 = version(&s, a, "2024082016302500004", "1.2.0").await;
     assert_eq!(s.latest_version(a).await.unwrap(), Some(v3.clone()));
     assert_eq!(s.online_version(a).await.unwrap(), None);
 
@@ -2594,4 +2595,98 @@ pub async fn domains_are_checked_against_the_lists_in_the_writing_transaction(s:
     // Deleting the mini program deletes its domains.
     assert!(s.delete_mini_program(&p.platform_id, mnp).await.unwrap());
     assert!(s.mini_program_domains(mnp).await.unwrap().is_empty());
+}
+
+/// The export without release numbers, which an import gives anew.
+fn without_release_ids(tables: Vec<FixtureTable>) -> Vec<FixtureTable> {
+    tables
+        .into_iter()
+        .map(|mut t| {
+            for row in &mut t.rows {
+                row.remove("release_id");
+            }
+            t
+        })
+        .collect()
+}
+
+fn json_of(tables: &[FixtureTable]) -> serde_json::Value {
+    serde_json::to_value(tables).unwrap()
+}
+
+pub async fn an_account_comes_back_from_its_export_with_its_ids_or_not_at_all(s: Store) {
+    let (_, second, other) = seed_teams(&s).await;
+    let account_id = s.get_platform(PLATFORM).await.unwrap().unwrap().account_id;
+    let a = "mpaaaaaaaaaaaaaa";
+    s.insert_mini_program(&mini(a, "Shop", &second, 1))
+        .await
+        .unwrap();
+    s.insert_mini_program(&mini("mpbbbbbbbbbbbbbb", "Other", &other, 2))
+        .await
+        .unwrap();
+    let v1 = version(&s, a, "2024082016302500001", "1.0.0").await;
+    let v2 = version(&s, a, "2024082016302500002", "1.1.0").await;
+    s.insert_application(&app("app-aaaaaaaaaa", "Host", &second, 1))
+        .await
+        .unwrap();
+    records_of_every_kind(&s, a, &v1, &v2).await;
+    let exported = s.export_account(account_id).await.unwrap();
+    let count = |table: &str| {
+        exported
+            .iter()
+            .find(|t| t.table == table)
+            .map_or(0, |t| t.rows.len())
+    };
+    assert_eq!(
+        (count("platforms"), count("teams"), count("mini_programs")),
+        (2, 3, 2)
+    );
+    assert!(count("versions") == 2 && count("approvals") >= 1 && count("releases") >= 1);
+
+    for platform in [PLATFORM, other.platform_id.as_str()] {
+        s.reset_platform(platform).await.unwrap();
+    }
+    s.import_account(account_id, &exported)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = s.export_account(account_id).await.unwrap();
+    assert_eq!(
+        json_of(&without_release_ids(again.clone())),
+        json_of(&without_release_ids(exported.clone()))
+    );
+    // A task running at the export runs again: its lease is not carried.
+    assert_eq!(
+        s.claim_task("w", 2, 60).await.unwrap().unwrap().task_id,
+        "2024082016302500003"
+    );
+    // The counters are past the imported numbers.
+    let v3 = version(&s, a, "2024082016302500004", "1.2.0").await;
+    assert!(v3.mnp_version_id > v2.mnp_version_id);
+
+    // Another account may not take these IDs.
+    let b = s.create_account("bob", 1).await.unwrap();
+    assert!(matches!(
+        s.import_account(b.id, &exported).await.unwrap(),
+        Err(ImportRefusal::Collision(_))
+    ));
+    // A record naming one outside the file changes nothing.
+    let mut stray = exported.clone();
+    let tasks = stray.iter_mut().find(|t| t.table == "tasks").unwrap();
+    tasks.rows[0].insert("mnp_id".into(), "mpzzzzzzzzzzzzzz".into());
+    let before = json_of(&s.export_account(account_id).await.unwrap());
+    assert!(matches!(
+        s.import_account(account_id, &stray).await.unwrap(),
+        Err(ImportRefusal::Invalid(_))
+    ));
+    let mut unknown = exported.clone();
+    unknown[0].rows[0].insert("account_id".into(), 1.into());
+    assert!(matches!(
+        s.import_account(account_id, &unknown).await.unwrap(),
+        Err(ImportRefusal::Invalid(_))
+    ));
+    assert_eq!(
+        json_of(&s.export_account(account_id).await.unwrap()),
+        before
+    );
 }

@@ -12,6 +12,7 @@ pub mod collect;
 pub mod domains;
 pub mod entity;
 pub mod error;
+pub mod fixture;
 pub mod ids;
 pub mod mini_program;
 pub mod organization;

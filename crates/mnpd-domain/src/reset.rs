@@ -58,24 +58,35 @@ impl Resets {
         if platform_id.is_none() {
             hashes.extend(self.resets.delete_uploads_of(account_id).await?);
         }
-        self.collect(hashes).await?;
+        delete_unneeded(
+            self.uploads.as_ref(),
+            self.blobs.as_ref(),
+            self.clock.as_ref(),
+            hashes,
+        )
+        .await?;
         Ok(platforms)
     }
+}
 
-    /// Deletes the packages nothing names any more. Another account may
-    /// hold the same content; `blob_needed` sees its versions, live tasks
-    /// and uploads, as the sweep of failed packages does.
-    async fn collect(&self, mut hashes: Vec<String>) -> Result<(), DomainError> {
-        hashes.sort();
-        hashes.dedup();
-        let now = self.clock.now().unix_timestamp();
-        for sha256 in hashes {
-            if !self.uploads.blob_needed(&sha256, now).await? {
-                if let Err(e) = self.blobs.delete(&sha256).await {
-                    tracing::warn!(%sha256, error = %e, "a reset could not delete a package; the next start collects it");
-                }
+/// Deletes the packages of `hashes` nothing names any more. Another
+/// account may hold the same content; `blob_needed` sees its versions, live
+/// tasks and uploads, as the sweep of failed packages does.
+pub(crate) async fn delete_unneeded(
+    uploads: &dyn UploadStore,
+    blobs: &dyn BlobStore,
+    clock: &dyn Clock,
+    mut hashes: Vec<String>,
+) -> Result<(), DomainError> {
+    hashes.sort();
+    hashes.dedup();
+    let now = clock.now().unix_timestamp();
+    for sha256 in hashes {
+        if !uploads.blob_needed(&sha256, now).await? {
+            if let Err(e) = blobs.delete(&sha256).await {
+                tracing::warn!(%sha256, error = %e, "a package nothing names could not be deleted; the next start collects it");
             }
         }
-        Ok(())
     }
+    Ok(())
 }

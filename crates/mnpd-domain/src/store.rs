@@ -614,6 +614,52 @@ pub trait DomainStore: Send + Sync {
     ) -> StoreResult<(i64, Vec<Team>)>;
 }
 
+/// One table's rows of an account, as a fixture file carries them: each
+/// row maps a column to an integer, a text or null.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FixtureTable {
+    pub table: String,
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why a fixture's records cannot be imported: said to the test suite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportRefusal {
+    /// The records are not what this server writes (a table, a column, a
+    /// type, a reference outside the file).
+    Invalid(String),
+    /// An ID of the file belongs to another account on this server.
+    Collision(String),
+}
+
+impl std::fmt::Display for ImportRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportRefusal::Invalid(m) | ImportRefusal::Collision(m) => f.write_str(m),
+        }
+    }
+}
+
+/// An account's records out and back in with their IDs (the emulator's
+/// fixtures).
+#[async_trait]
+pub trait FixtureStore: Send + Sync {
+    /// Every record of the account's platforms, table by table, in an
+    /// order in which they can be inserted back.
+    async fn export_account(&self, account_id: i64) -> StoreResult<Vec<FixtureTable>>;
+    /// In one transaction: the account's platforms reset, as
+    /// `ResetStore::reset_platform` does, then `tables` inserted with their
+    /// IDs (platforms of the file the server lacks are created for the
+    /// account). The hashes the replaced tasks named, to collect; or why
+    /// nothing was changed.
+    async fn import_account(
+        &self,
+        account_id: i64,
+        tables: &[FixtureTable],
+    ) -> StoreResult<Result<Vec<String>, ImportRefusal>>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -627,6 +673,7 @@ pub trait MetaStore:
     + MiniProgramManagementStore
     + UploadStore
     + ResetStore
+    + FixtureStore
     + OrganizationStore
     + DomainStore
 {
@@ -645,7 +692,8 @@ impl<
             + UploadStore
             + ResetStore
             + OrganizationStore
-            + DomainStore,
+            + DomainStore
+            + FixtureStore,
     > MetaStore for T
 {
 }
@@ -686,6 +734,7 @@ capabilities!(
     SettingStore,
     UploadStore,
     ResetStore,
+    FixtureStore,
     OrganizationStore,
     DomainStore,
 );

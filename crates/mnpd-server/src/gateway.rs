@@ -15,6 +15,7 @@ use mnpd_wire::{IncomingRequest, Params};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::emulator::recording::{raw_params, Pending};
 use crate::envelope;
 use crate::errors::ApiError;
 use crate::handlers;
@@ -70,18 +71,28 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
         tracing::info_span!("request", request_id = %request_id, action = tracing::field::Empty);
     let started = std::time::Instant::now();
     let mut action = crate::metrics::UNKNOWN_ACTION;
-    let outcome = AssertUnwindSafe(process(&state, request, &mut action).instrument(span.clone()))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(ApiError::Internal(format!("panic: {what}")))
-        });
+    let mut recording = None;
+    let outcome = AssertUnwindSafe(
+        process(&state, request, &mut action, &mut recording).instrument(span.clone()),
+    )
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ApiError::Internal(format!("panic: {what}")))
+    });
     let _enter = span.enter();
+    if let (Some(pending), Some(emulator)) = (recording, &state.emulator) {
+        emulator.recorder.record(
+            pending,
+            recorded_answer(&outcome, &request_id),
+            state.clock.now(),
+        );
+    }
     match outcome {
         Ok(fields) => {
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ok");
@@ -108,12 +119,32 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) 
     }
 }
 
+/// The `Response` object the envelope carries, for a recording.
+fn recorded_answer(outcome: &Result<Map<String, Value>, ApiError>, request_id: &str) -> Value {
+    match outcome {
+        Ok(fields) => {
+            let mut fields = fields.clone();
+            fields.insert("RequestId".into(), Value::String(request_id.into()));
+            Value::Object(fields)
+        }
+        Err(e) => {
+            let (code, message) = e.to_wire();
+            serde_json::json!({
+                "Error": {"Code": code.as_str(), "Message": envelope::bounded_message(message)},
+                "RequestId": request_id,
+            })
+        }
+    }
+}
+
 /// `action_seen` is set to the action's name once it is known (for the
-/// metrics of refused requests too).
+/// metrics of refused requests too); `recording` is filled in once the
+/// caller is known, when its account is being recorded.
 async fn process(
     state: &AppState,
     request: Request<Body>,
     action_seen: &mut &'static str,
+    recording: &mut Option<Pending>,
 ) -> Result<Map<String, Value>, ApiError> {
     let (mut parts, body) = request.into_parts();
     // HTTP/2 carries the host as :authority; signatures cover it as `host`.
@@ -198,6 +229,18 @@ async fn process(
     if !wire.proof.verify(&secret_key) {
         return Err(ApiError::SignatureFailure);
     }
+    if let Some(emulator) = state.emulator.as_ref() {
+        if emulator.recorder.is_on(key.account_id) {
+            *recording = Some(Pending {
+                account: key.account_id,
+                action: wire.action.clone(),
+                version: wire.version.clone(),
+                region: wire.region.clone(),
+                request: raw_params(&wire.params),
+                secret: secret_key.to_string(),
+            });
+        }
+    }
     if wire.version != API_VERSION {
         return Err(ApiError::NoSuchVersion(wire.version));
     }
@@ -238,6 +281,9 @@ async fn process(
         Params::Json(map) => map,
         Params::Flat(flat) => mnpd_api::params::from_flat(action, &flat)?,
     };
+    if let Some(pending) = recording.as_mut() {
+        pending.request = Value::Object(params.clone());
+    }
     mnpd_api::params::validate(action, &params)?;
     if let Some(field) = nul_field(&params) {
         return Err(ApiError::NulCharacter(field));

@@ -158,9 +158,14 @@ pub struct ServeArgs {
     #[arg(long, env = "MNPD_UPLOAD_MIN_RATE", default_value_t = 1024)]
     pub upload_min_rate: u64,
     /// Turn on the test-suite controls under /_mnpd/emulator/ (fault
-    /// rules, task control, reset): for test suites, never in production.
+    /// rules, task control, reset, fixtures, recording): for test suites, never in production.
     #[arg(long, env = "MNPD_EMULATOR")]
     pub emulator: bool,
+    /// With --emulator: at start, replace the state of the bootstrap key's
+    /// account with this fixture file (written by `mnpd admin emulator
+    /// state export`), every ID kept.
+    #[arg(long, env = "MNPD_FIXTURE", requires = "emulator")]
+    pub fixture: Option<PathBuf>,
     /// Log line format.
     #[arg(long, env = "MNPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -404,6 +409,42 @@ pub enum EmulatorCommand {
         #[arg(long)]
         platform_id: Option<String>,
     },
+    /// The account's state as a fixture file, and back.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Recording of the account's API requests and answers.
+    #[command(subcommand)]
+    Recording(RecordingCommand),
+    /// Send each request of a recording (JSON lines) again, signed with
+    /// this key, and report every difference from the recorded answers;
+    /// exits 1 when there is one.
+    Replay {
+        file: PathBuf,
+        /// How long to poll a task whose recorded status was final.
+        #[arg(long, default_value_t = 60)]
+        task_wait_secs: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecordingCommand {
+    Start,
+    Stop,
+    /// Forget what was recorded.
+    Clear,
+    Status,
+    /// Write the recording's JSON lines to FILE.
+    Download {
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// Write the account's state (records and packages) to FILE.
+    Export { file: PathBuf },
+    /// Replace the account's state with FILE's, every ID kept.
+    Import { file: PathBuf },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

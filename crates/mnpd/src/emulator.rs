@@ -1,11 +1,16 @@
 //! `mnpd admin emulator`: the test-suite controls of a running server
 //! started with `--emulator`, called over its own listener.
 
+use std::time::Duration;
+
 use anyhow::Result;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{EmulatorArgs, EmulatorCommand, FaultsCommand, TaskModeArg, TasksCommand};
+use crate::cli::{
+    EmulatorArgs, EmulatorCommand, FaultsCommand, RecordingCommand, StateCommand, TaskModeArg,
+    TasksCommand,
+};
 use crate::upload::api::ApiClient;
 
 pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
@@ -27,13 +32,60 @@ pub async fn run(args: EmulatorArgs, json_out: bool) -> Result<()> {
             };
             client.control(Method::POST, "reset", Some(body)).await?
         }
+        EmulatorCommand::State(StateCommand::Export { file }) => {
+            let bytes = client.control_download("state", &file).await?;
+            json!({ "File": file.display().to_string(), "Bytes": bytes })
+        }
+        EmulatorCommand::State(StateCommand::Import { file }) => {
+            client.control_upload("state", &file).await?
+        }
+        EmulatorCommand::Recording(command) => recording(&client, command).await?,
+        EmulatorCommand::Replay {
+            file,
+            task_wait_secs,
+        } => {
+            let report =
+                crate::replay::replay(&client, &file, Duration::from_secs(task_wait_secs)).await?;
+            let failed = !report.differences.is_empty();
+            print(&serde_json::to_value(&report)?, json_out)?;
+            if failed {
+                anyhow::bail!(
+                    "the replay of {} found {} difference(s) in {} request(s)",
+                    file.display(),
+                    report.differences.len(),
+                    report.requests
+                );
+            }
+            return Ok(());
+        }
     };
+    print(&answer, json_out)
+}
+
+fn print(answer: &Value, json_out: bool) -> Result<()> {
     if json_out {
         println!("{answer}");
     } else {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        println!("{}", serde_json::to_string_pretty(answer)?);
     }
     Ok(())
+}
+
+async fn recording(client: &ApiClient, command: RecordingCommand) -> Result<Value> {
+    match command {
+        RecordingCommand::Start | RecordingCommand::Stop => {
+            let on = matches!(command, RecordingCommand::Start);
+            client
+                .control(Method::PUT, "recording", Some(json!({ "Recording": on })))
+                .await
+        }
+        RecordingCommand::Clear => client.control(Method::DELETE, "recording", None).await,
+        RecordingCommand::Status => client.control(Method::GET, "recording/status", None).await,
+        RecordingCommand::Download { file } => {
+            let bytes = client.control_download("recording", &file).await?;
+            Ok(json!({ "File": file.display().to_string(), "Bytes": bytes }))
+        }
+    }
 }
 
 async fn faults(client: &ApiClient, command: FaultsCommand) -> Result<Value> {

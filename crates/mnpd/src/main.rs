@@ -7,6 +7,7 @@ mod backends;
 mod cli;
 mod connections;
 mod emulator;
+mod replay;
 mod serve;
 mod upload;
 

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use mnpd_domain::admin::{Admin, Bootstrap};
 use mnpd_domain::clock::{Clock, SystemClock};
 use mnpd_domain::collect::FailedPackages;
+use mnpd_domain::fixture::{FixtureError, Fixtures};
 use mnpd_domain::organization::{password, Organization};
 use mnpd_domain::reset::Resets;
 use mnpd_domain::store::{BlobStore, MetaStore};
@@ -156,8 +157,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         Arc::new(mnpd_server::emulator::Emulator::new(
             Arc::new(TaskPacing::new(meta.clone(), work.clone())),
             Resets::new(meta.clone(), blobs.clone(), clock.clone()),
+            Fixtures::new(meta.clone(), blobs.clone(), clock.clone()),
         ))
     });
+    if let (Some(path), Some(emulator)) = (&args.fixture, &emulator) {
+        load_fixture(meta.as_ref(), &emulator.fixtures, path).await?;
+    }
     let state = Arc::new(AppState::new(StateParts {
         store: meta.clone(),
         blobs: blobs.clone(),
@@ -390,6 +395,48 @@ async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutdown requested");
+}
+
+/// `--fixture`: the file replaces the state of the bootstrap key's account
+/// (`MNPD_BOOTSTRAP_SECRET_ID`), or of the only account there is.
+async fn load_fixture(
+    meta: &dyn MetaStore,
+    fixtures: &Fixtures,
+    path: &std::path::Path,
+) -> Result<()> {
+    let keys = meta.list_api_keys(None).await?;
+    let account = match std::env::var("MNPD_BOOTSTRAP_SECRET_ID")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(id) => keys
+            .iter()
+            .find(|k| k.secret_id == id)
+            .map(|k| k.account_id)
+            .with_context(|| {
+                format!("--fixture: no key `{id}` (MNPD_BOOTSTRAP_SECRET_ID) on this server")
+            })?,
+        None => {
+            let mut accounts: Vec<i64> = keys.iter().map(|k| k.account_id).collect();
+            accounts.sort();
+            accounts.dedup();
+            match accounts[..] {
+                [only] => only,
+                _ => anyhow::bail!(
+                    "--fixture: the server has {} accounts; set MNPD_BOOTSTRAP_SECRET_ID to the key whose account gets the fixture",
+                    accounts.len()
+                ),
+            }
+        }
+    };
+    let summary = fixtures.import(account, path).await.map_err(|e| match e {
+        FixtureError::Refused(refusal) => {
+            anyhow::anyhow!("--fixture {}: refused: {refusal}", path.display())
+        }
+        FixtureError::Domain(e) => anyhow::anyhow!("--fixture {}: {e}", path.display()),
+    })?;
+    tracing::info!(fixture = %path.display(), account, packages = summary.packages, "fixture loaded");
+    Ok(())
 }
 
 /// First start on an empty store: the account, key, platform and team a

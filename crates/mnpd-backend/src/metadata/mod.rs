@@ -15,11 +15,14 @@
 //! | previews.rs | preview and trial versions | `PreviewStore` |
 //! | settings.rs | server-wide settings | `SettingStore` |
 //! | uploads.rs | packages uploaded to mnpd itself | `UploadStore` |
+//! | resets.rs | platforms back to their first-start state | `ResetStore` |
+//! | fixtures.rs | an account's records out and back in with their IDs | `FixtureStore` |
 
 mod accounts;
 mod applications;
 mod approvals;
 mod domains;
+mod fixtures;
 mod mini_programs;
 mod organization;
 mod previews;

@@ -7,7 +7,7 @@ use mnpd_domain::store::*;
 
 use super::mini_programs::RECORDS_OF_MINI_PROGRAM;
 use super::SqlStore;
-use crate::sql::{sql, Lock};
+use crate::sql::{sql, Lock, Tx};
 
 /// What stands for one mini program (`mnp_id = $1`) in
 /// `RECORDS_OF_MINI_PROGRAM`, and what stands for every mini program of
@@ -33,36 +33,45 @@ const RECORDS_OF_PLATFORM: &[&str] = &[
         SELECT team_id FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1)",
 ];
 
+/// Deletes, in `tx`, what the API gathered on the platform (its mini
+/// programs with all their records, its applications, its teams but the
+/// default one); the content hashes its tasks named. The caller forgets
+/// the platform's cached tasks after the commit.
+pub(super) async fn clear_platform(tx: &mut Tx, platform_id: &str) -> StoreResult<Vec<String>> {
+    // The mini programs' rows first, as delete_mini_program takes them,
+    // so a task completing meanwhile cannot deadlock with the reset.
+    tx.lock_rows(
+        sql("SELECT 1 FROM mini_programs WHERE platform_id = $1").bind(platform_id),
+        Lock::Update,
+    )
+    .await?;
+    let hashes = sql(format!(
+        "SELECT DISTINCT sha256 FROM tasks WHERE {MINI_PROGRAMS_OF_PLATFORM}"
+    ))
+    .bind(platform_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.get("sha256"))
+    .collect();
+    for delete in RECORDS_OF_MINI_PROGRAM {
+        debug_assert!(delete.contains(ONE_MINI_PROGRAM), "{delete}");
+        sql(delete.replace(ONE_MINI_PROGRAM, MINI_PROGRAMS_OF_PLATFORM))
+            .bind(platform_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for delete in RECORDS_OF_PLATFORM {
+        sql(*delete).bind(platform_id).execute(&mut *tx).await?;
+    }
+    Ok(hashes)
+}
+
 #[async_trait]
 impl ResetStore for SqlStore {
     async fn reset_platform(&self, platform_id: &str) -> StoreResult<Vec<String>> {
         let mut tx = self.db.begin().await?;
-        // The mini programs' rows first, as delete_mini_program takes them,
-        // so a task completing meanwhile cannot deadlock with the reset.
-        tx.lock_rows(
-            sql("SELECT 1 FROM mini_programs WHERE platform_id = $1").bind(platform_id),
-            Lock::Update,
-        )
-        .await?;
-        let hashes = sql(format!(
-            "SELECT DISTINCT sha256 FROM tasks WHERE {MINI_PROGRAMS_OF_PLATFORM}"
-        ))
-        .bind(platform_id)
-        .fetch_all(&mut tx)
-        .await?
-        .iter()
-        .map(|r| r.get("sha256"))
-        .collect();
-        for delete in RECORDS_OF_MINI_PROGRAM {
-            debug_assert!(delete.contains(ONE_MINI_PROGRAM), "{delete}");
-            sql(delete.replace(ONE_MINI_PROGRAM, MINI_PROGRAMS_OF_PLATFORM))
-                .bind(platform_id)
-                .execute(&mut tx)
-                .await?;
-        }
-        for delete in RECORDS_OF_PLATFORM {
-            sql(*delete).bind(platform_id).execute(&mut tx).await?;
-        }
+        let hashes = clear_platform(&mut tx, platform_id).await?;
         tx.commit().await?;
         self.lookups.forget_tasks_of_platform(platform_id);
         Ok(hashes)

@@ -278,6 +278,22 @@ impl Tx {
         Ok(())
     }
 
+    /// Moves the sequence that numbers `table.column` past the numbers the
+    /// table holds (rows inserted with their own numbers), never back: a
+    /// number once handed out is not handed out again.
+    pub(crate) async fn advance_sequence(
+        &mut self,
+        table: &'static str,
+        column: &'static str,
+    ) -> StoreResult<()> {
+        let text = match self {
+            Tx::Sqlite(_) => sqlite::advance_sequence(table, column),
+            Tx::Pg(_) => postgres::advance_sequence(table, column),
+        };
+        sql(text).fetch_all(&mut *self).await?;
+        Ok(())
+    }
+
     /// `text` with the row lock `lock` appended where the engine has row
     /// locks.
     pub(crate) fn locking<'q>(&self, text: &'q str, lock: Lock) -> Sql<'q> {

@@ -100,3 +100,14 @@ pub(crate) fn row(fetched: Result<Option<PgRow>, sqlx::Error>) -> StoreResult<Op
 pub(crate) fn changed(done: Result<PgQueryResult, sqlx::Error>) -> StoreResult<u64> {
     Ok(done.map_err(db_err)?.rows_affected())
 }
+
+/// A BIGSERIAL column's counter is its sequence; `pg_sequence_last_value`
+/// is null until the sequence is first used.
+pub(crate) fn advance_sequence(table: &str, column: &str) -> String {
+    format!(
+        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), GREATEST(
+            (SELECT COALESCE(MAX({column}), 0) FROM {table}),
+            COALESCE(pg_sequence_last_value(CAST(pg_get_serial_sequence('{table}', '{column}') AS regclass)), 0),
+            1))"
+    )
+}

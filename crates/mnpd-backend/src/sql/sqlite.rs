@@ -61,6 +61,13 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// An AUTOINCREMENT column's counter is its row in `sqlite_sequence`.
+pub(crate) fn advance_sequence(table: &str, column: &str) -> String {
+    format!(
+        "UPDATE sqlite_sequence SET seq = max(seq, (SELECT COALESCE(MAX({column}), 0) FROM {table})) WHERE name = '{table}'"
+    )
+}
+
 /// SQLite names the columns of a violated constraint ("UNIQUE constraint
 /// failed: mini_programs.platform_id, mini_programs.name").
 pub(crate) fn violates(detail: &str, unique: Unique) -> bool {

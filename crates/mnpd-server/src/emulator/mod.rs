@@ -1,5 +1,5 @@
 //! Test-suite controls, on only with `--emulator`: fault rules, task
-//! control and reset under `/_mnpd/emulator/`, JSON over HTTP.
+//! control, reset, fixtures and recording under `/_mnpd/emulator/`, JSON over HTTP.
 //!
 //! A control request is authenticated with HTTP Basic credentials
 //! `SecretId:SecretKey` of an enabled key (`curl -u`, `requests`'
@@ -8,6 +8,8 @@
 //! Every control acts on the key's own account only.
 
 pub mod faults;
+pub mod recording;
+mod state;
 mod tasks;
 
 use std::sync::Arc;
@@ -24,9 +26,11 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use faults::{FaultBook, NewFault};
+use mnpd_domain::fixture::Fixtures;
 use mnpd_domain::reset::Resets;
 use mnpd_domain::task_pacing::TaskPacing;
 use mnpd_domain::DomainError;
+use recording::Recorder;
 
 /// Where the controls live, on the API's own listener.
 pub const PREFIX: &str = "/_mnpd/emulator";
@@ -38,14 +42,18 @@ pub struct Emulator {
     /// Shared with this node's task workers.
     pub tasks: Arc<TaskPacing>,
     pub resets: Resets,
+    pub fixtures: Fixtures,
+    pub recorder: Recorder,
 }
 
 impl Emulator {
-    pub fn new(tasks: Arc<TaskPacing>, resets: Resets) -> Self {
+    pub fn new(tasks: Arc<TaskPacing>, resets: Resets, fixtures: Fixtures) -> Self {
         Emulator {
             faults: FaultBook::default(),
             tasks,
             resets,
+            fixtures,
+            recorder: Recorder::default(),
         }
     }
 }
@@ -96,6 +104,22 @@ pub fn routes(on: bool) -> Router<Arc<AppState>> {
         )
         .route(&format!("{PREFIX}/tasks/{{task_id}}"), post(tasks::advance))
         .route(&format!("{PREFIX}/reset"), post(reset))
+        .route(
+            &format!("{PREFIX}/state"),
+            get(state::export)
+                .put(state::import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{PREFIX}/recording"),
+            get(recording::download)
+                .put(recording::switch)
+                .delete(recording::clear),
+        )
+        .route(
+            &format!("{PREFIX}/recording/status"),
+            get(recording::status),
+        )
         .route(PREFIX, any(unknown))
         .route(&format!("{PREFIX}/"), any(unknown))
         .route(&format!("{PREFIX}/{{*rest}}"), any(unknown))
@@ -114,7 +138,7 @@ fn off_refusal() -> Refusal {
 
 async fn unknown() -> Refusal {
     not_found(format!(
-        "no such emulator control; the controls are {PREFIX}/faults, {PREFIX}/tasks and {PREFIX}/reset (docs/testing-with-mnpd.md)"
+        "no such emulator control; the controls are {PREFIX}/faults, {PREFIX}/tasks, {PREFIX}/reset, {PREFIX}/state and {PREFIX}/recording (docs/testing-with-mnpd.md)"
     ))
 }
 

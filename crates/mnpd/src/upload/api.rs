@@ -103,7 +103,40 @@ impl ApiClient {
 
     /// The `Response` object of a successful call.
     pub async fn call(&self, action: &str, params: Value) -> Result<Map<String, Value>, CallError> {
-        let body = serde_json::to_vec(&params)
+        let region = self.region.clone();
+        let parsed = self
+            .send(action, mnpd_api::VERSION, region.as_deref(), &params)
+            .await?;
+        let Value::Object(mut answer) = parsed else {
+            return Err(CallError::Transport(format!(
+                "{action}: an answer without `Response`"
+            )));
+        };
+        if let Some(error) = answer.remove("Error") {
+            let field = |name: &str| error[name].as_str().unwrap_or_default().to_string();
+            return Err(CallError::Api {
+                code: field("Code"),
+                message: field("Message"),
+                request_id: answer
+                    .get("RequestId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Ok(answer)
+    }
+
+    /// Any action of any version, signed TC3-HMAC-SHA256 as a JSON POST;
+    /// the answer's `Response` object, an error envelope's included.
+    pub async fn send(
+        &self,
+        action: &str,
+        version: &str,
+        region: Option<&str>,
+        params: &Value,
+    ) -> Result<Value, CallError> {
+        let body = serde_json::to_vec(params)
             .map_err(|e| CallError::Transport(format!("encoding {action}: {e}")))?;
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -114,8 +147,8 @@ impl ApiClient {
             &self.secret_key,
             &self.host,
             action,
-            mnpd_api::VERSION,
-            self.region.as_deref(),
+            version,
+            region.filter(|r| !r.is_empty()),
             timestamp,
             &body,
         );
@@ -142,24 +175,12 @@ impl ApiClient {
                 text.chars().take(200).collect::<String>()
             ))
         })?;
-        let Some(Value::Object(mut answer)) = parsed.get("Response").cloned() else {
-            return Err(CallError::Transport(format!(
+        match parsed.get("Response") {
+            Some(answer @ Value::Object(_)) => Ok(answer.clone()),
+            _ => Err(CallError::Transport(format!(
                 "{action}: HTTP {status}, an answer without `Response`"
-            )));
-        };
-        if let Some(error) = answer.remove("Error") {
-            let field = |name: &str| error[name].as_str().unwrap_or_default().to_string();
-            return Err(CallError::Api {
-                code: field("Code"),
-                message: field("Message"),
-                request_id: answer
-                    .get("RequestId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            });
+            ))),
         }
-        Ok(answer)
     }
 }
 
@@ -176,30 +197,88 @@ impl ApiClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value> {
-        let url = self
-            .url
-            .join(&format!("{EMULATOR_PREFIX}{path}"))
-            .with_context(|| format!("emulator control `{path}`"))?;
-        let mut request = self
-            .http
-            .request(method, url)
-            .timeout(Duration::from_secs(60))
-            .basic_auth(&self.secret_id, Some(&self.secret_key));
+        let mut request = self.control_request(method, path)?;
         if let Some(body) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
+        let response = self.control_send(path, request).await?;
+        let text = response.text().await.unwrap_or_default();
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Downloads a control's answer into `file`, in chunks; its size.
+    pub async fn control_download(&self, path: &str, file: &std::path::Path) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let request = self.control_request(reqwest::Method::GET, path)?;
+        let mut response = self.control_send(path, request).await?;
+        let mut out = tokio::fs::File::create(file)
+            .await
+            .with_context(|| format!("creating {}", file.display()))?;
+        let mut size = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| anyhow::anyhow!(self.transport_failure(path, &e)))?
+        {
+            size += chunk.len() as u64;
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        Ok(size)
+    }
+
+    /// Sends `file` to a control as the body of a PUT, in chunks.
+    pub async fn control_upload(&self, path: &str, file: &std::path::Path) -> Result<Value> {
+        let opened = tokio::fs::File::open(file)
+            .await
+            .with_context(|| format!("opening {}", file.display()))?;
+        let size = opened.metadata().await?.len();
+        let request = self
+            .control_request(reqwest::Method::PUT, path)?
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(opened),
+            ));
+        let response = self.control_send(path, request).await?;
+        let text = response.text().await.unwrap_or_default();
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn control_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder> {
+        let url = self
+            .url
+            .join(&format!("{EMULATOR_PREFIX}{path}"))
+            .with_context(|| format!("emulator control `{path}`"))?;
+        Ok(self
+            .http
+            .request(method, url)
+            .timeout(Duration::from_secs(600))
+            .basic_auth(&self.secret_id, Some(&self.secret_key)))
+    }
+
+    /// Sends a control request; the response when it succeeded, else what
+    /// the server refused with.
+    async fn control_send(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let response = request
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(self.transport_failure(path, &e)))?;
         let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
         let text = response.text().await.unwrap_or_default();
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(answer);
-        }
         let message = answer["Error"]["Message"].as_str().unwrap_or_default();
         if status == reqwest::StatusCode::NOT_FOUND && message.contains("--emulator") {
             bail!("the server has its emulator controls off; start it with --emulator (MNPD_EMULATOR=1)");
