@@ -463,3 +463,37 @@ def test_passwords_never_come_back_nor_reach_the_log(server, org):
         assert p not in answers
         assert p not in stderr
     assert "argon2" not in answers and "argon2" not in stderr
+
+
+def test_operators_manage_users_with_mnpd_admin(server_factory):
+    s = server_factory.new()
+    api = s.api()
+    made = s.admin_json("user", "create", "--platform-id", s.platform_id, "--account", "ops.person",
+                        "--account-type", "2")
+    assert made["UserId"].startswith("U") and made["AccountType"] == 2 and len(made["Password"]) >= 12
+    listed = s.admin_json("user", "list", "--platform-id", s.platform_id)
+    assert {u["UserAccount"] for u in listed} == {"admin", "ops.person"}
+    assert all("Password" not in u and "argon2" not in str(u) for u in listed)
+    # The API sees the same user.
+    assert api.call("DescribeUser", {"PlatformId": s.platform_id, "UserId": made["UserId"]})["Data"][
+        "AccountType"] == 2
+    reset = s.admin_json("user", "reset-password", "--platform-id", s.platform_id, "--account", "ops.person")
+    assert reset["Password"] and reset["Password"] != made["Password"]
+    disabled = s.admin_json("user", "disable", "--platform-id", s.platform_id, "--account", "ops.person")
+    assert disabled["Status"] == 2
+    status = api.call("DescribeUserList", {"PlatformId": s.platform_id, "Offset": 0, "Limit": 10,
+                                           "Keyword": "ops.person"})["Data"]["DataList"][0]["Status"]
+    assert status == 2
+    # A second super admin is refused; so is an unknown account.
+    cp = s.admin("user", "create", "--platform-id", s.platform_id, "--account", "root2",
+                 "--account-type", "1", check=False)
+    assert cp.returncode != 0 and "super admin" in cp.stderr
+    cp = s.admin("user", "disable", "--platform-id", s.platform_id, "--account", "nobody", check=False)
+    assert cp.returncode != 0 and "no user" in cp.stderr
+    # A platform made by an operator starts with its own admin too.
+    account = s.create_account()
+    platform = s.create_platform(account.secret_id)
+    assert platform["AdminAccount"] == "admin" and platform["AdminPassword"]
+    teams = s.api(account, platform["PlatformId"]).call(
+        "DescribeTeamList", {"PlatformId": platform["PlatformId"], "Offset": 0, "Limit": 10})["Data"]
+    assert teams["DataList"][0]["AdminUserId"] == platform["AdminUserId"]

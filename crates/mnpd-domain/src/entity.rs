@@ -201,7 +201,8 @@ pub struct Membership {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresetKey {
     pub key_id: String,
-    pub account_id: i64,
+    /// None for a key of the console's sign-in page (no account yet).
+    pub account_id: Option<i64>,
     pub private_key: String,
     pub expires_at: i64,
 }

@@ -145,11 +145,11 @@ pub trait OrganizationStore: Send + Sync {
     async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
 
     async fn insert_preset_key(&self, key: &PresetKey) -> StoreResult<()>;
-    /// Removes and returns the account's key if it is still live: a key
-    /// serves once. Expired keys are swept on the way.
+    /// Removes and returns the account's key (None: a sign-in key) if it
+    /// is still live: a key serves once. Expired keys are swept on the way.
     async fn take_preset_key(
         &self,
-        account_id: i64,
+        account_id: Option<i64>,
         key_id: &str,
         now: i64,
     ) -> StoreResult<Option<PresetKey>>;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use mnpd_domain::admin::Admin;
 use mnpd_domain::clock::SystemClock;
+use mnpd_domain::organization::{password, Organization};
 use serde_json::json;
 
 use crate::backends::open_metadata;
@@ -19,7 +20,7 @@ fn parse_time(s: &str) -> Result<i64> {
 }
 
 /// Prints `value` as JSON, or `text` for people.
-fn emit(json_out: bool, value: serde_json::Value, text: String) {
+pub(crate) fn emit(json_out: bool, value: serde_json::Value, text: String) {
     if json_out {
         println!("{value}");
     } else {
@@ -42,6 +43,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
     .await?;
     let admin = Admin::new(metadata.store(), Arc::new(SystemClock))
         .with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
+    let organization = Organization::new(metadata.store(), Arc::new(SystemClock));
     let j = args.json;
     match command {
         DataCommand::Account(AccountCommand::Create {
@@ -136,10 +138,20 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             let (p, team) = admin
                 .create_platform(&secret_id, platform_id.as_deref(), name.as_deref(), expires)
                 .await?;
+            // Every platform starts with its super admin, the default
+            // team's admin, as the first start makes one.
+            let password = password::generate();
+            let user = organization
+                .bootstrap_admin(&team, "admin", &password)
+                .await?;
             emit(
                 j,
-                json!({"PlatformId": p.platform_id, "AccountId": p.account_id, "ExpiresAt": p.expires_at, "TeamId": team.team_id}),
-                format!("PlatformId {}\nTeamId     {}", p.platform_id, team.team_id),
+                json!({"PlatformId": p.platform_id, "AccountId": p.account_id, "ExpiresAt": p.expires_at, "TeamId": team.team_id,
+                       "AdminUserId": user.user_id, "AdminAccount": user.account, "AdminPassword": password}),
+                format!(
+                    "PlatformId {}\nTeamId     {}\nAdmin      {} (UserId {})\nPassword   {password}   (shown once; store it now)",
+                    p.platform_id, team.team_id, user.account, user.user_id
+                ),
             );
         }
         DataCommand::Platform(PlatformCommand::List) => {
@@ -162,6 +174,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 json!({"Migrated": true}),
                 "database schema is up to date".into(),
             );
+        }
+        DataCommand::User(command) => {
+            crate::admin_user::run(&organization, command, j).await?;
         }
         DataCommand::Team(TeamCommand::Create { platform_id, name }) => {
             let team = admin.create_team(&platform_id, name.as_deref()).await?;

@@ -216,6 +216,9 @@ pub enum DataCommand {
     /// Teams.
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Console users of a platform (docs/organization.md).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Apply the database migrations (the server also does at start).
     Migrate,
 }
@@ -277,6 +280,56 @@ pub enum TeamCommand {
         platform_id: String,
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// A user with a random password shown once (or one read from stdin).
+    Create {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// 2 platform admin, 3 member; 1 (super admin) only on a platform
+        /// that has none yet, who then becomes the admin of every team
+        /// without one.
+        #[arg(long, default_value_t = 3)]
+        account_type: i64,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// The platform's users (never a password or its hash).
+    List {
+        #[arg(long)]
+        platform_id: String,
+    },
+    /// A new password (random and shown once, or read from stdin); the
+    /// user's console sessions end.
+    ResetPassword {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// The user can no longer sign in; their console sessions end.
+    Disable {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        account: String,
+    },
+    /// Undo `disable`.
+    Enable {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        account: String,
     },
 }
 

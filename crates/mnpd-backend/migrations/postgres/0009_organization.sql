@@ -43,7 +43,8 @@ CREATE INDEX team_members_user ON team_members(user_id);
 
 CREATE TABLE preset_keys (
     key_id TEXT COLLATE "C" PRIMARY KEY,
-    account_id BIGINT NOT NULL REFERENCES accounts(id),
+    -- the account whose request made it; NULL for the console's sign-in
+    account_id BIGINT REFERENCES accounts(id),
     -- the X25519 private key, sealed like API secrets when a secret
     -- encryption key is configured
     private_key TEXT COLLATE "C" NOT NULL,

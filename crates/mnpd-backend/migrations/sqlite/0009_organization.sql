@@ -43,7 +43,8 @@ CREATE INDEX team_members_user ON team_members(user_id);
 
 CREATE TABLE preset_keys (
     key_id TEXT PRIMARY KEY,
-    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    -- the account whose request made it; NULL for the console's sign-in
+    account_id INTEGER REFERENCES accounts(id),
     -- the X25519 private key, sealed like API secrets when a secret
     -- encryption key is configured
     private_key TEXT NOT NULL,

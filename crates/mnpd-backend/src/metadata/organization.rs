@@ -508,7 +508,7 @@ impl OrganizationStore for SqlStore {
 
     async fn take_preset_key(
         &self,
-        account_id: i64,
+        account_id: Option<i64>,
         key_id: &str,
         now: i64,
     ) -> StoreResult<Option<PresetKey>> {
@@ -518,7 +518,7 @@ impl OrganizationStore for SqlStore {
             .await?;
         // One statement: two requests naming the same key, one gets it.
         let row = sql(
-            "DELETE FROM preset_keys WHERE key_id = $1 AND account_id = $2 AND expires_at > $3 RETURNING *",
+            "DELETE FROM preset_keys WHERE key_id = $1 AND ((account_id IS NULL AND $2 IS NULL) OR account_id = $2) AND expires_at > $3 RETURNING *",
         )
         .bind(key_id)
         .bind(account_id)

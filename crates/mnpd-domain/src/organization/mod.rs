@@ -7,7 +7,10 @@
 //!   that account and password, with their memberships and the union of
 //!   their permissions (`roles::permission`); `None` for a wrong account or
 //!   password and for a disabled user, alike. The password is the clear
-//!   one the console decrypted with [`Organization::open_password`].
+//!   one the console decrypted with [`Organization::open_sign_in_password`].
+//! - [`Organization::create_sign_in_key`] and
+//!   [`Organization::open_sign_in_password`]: the sign-in page's preset
+//!   key (no account yet) and the password it carried.
 //! - [`Organization::password_epoch`]`(platform_id, user_id)`: the value a
 //!   session stores at sign-in; when it differs later (or is `None`: the
 //!   user was deleted or disabled), the session is over.
@@ -151,6 +154,16 @@ impl Organization {
     /// CreatePresetKey: a key of the caller's account, live
     /// `preset_key::LIFETIME_SECS`, good for one request.
     pub async fn create_preset_key(&self, caller: &Caller) -> Result<String, DomainError> {
+        self.new_preset_key(Some(caller.account_id)).await
+    }
+
+    /// A key for the console's sign-in page, which has no account yet:
+    /// the same scheme, lifetime and single use.
+    pub async fn create_sign_in_key(&self) -> Result<String, DomainError> {
+        self.new_preset_key(None).await
+    }
+
+    async fn new_preset_key(&self, account_id: Option<i64>) -> Result<String, DomainError> {
         let (key_id, private) = preset_key::generate();
         let stored = match &self.cipher {
             Some(c) => c.seal(&private),
@@ -159,7 +172,7 @@ impl Organization {
         self.org
             .insert_preset_key(&PresetKey {
                 key_id: key_id.clone(),
-                account_id: caller.account_id,
+                account_id,
                 private_key: stored,
                 expires_at: self.now() + preset_key::LIFETIME_SECS,
             })
@@ -173,10 +186,26 @@ impl Organization {
         caller: &Caller,
         sealed: &SealedPassword,
     ) -> Result<String, DomainError> {
+        self.open_with(Some(caller.account_id), sealed).await
+    }
+
+    /// The clear password the sign-in page sent under `create_sign_in_key`'s key.
+    pub async fn open_sign_in_password(
+        &self,
+        sealed: &SealedPassword,
+    ) -> Result<String, DomainError> {
+        self.open_with(None, sealed).await
+    }
+
+    async fn open_with(
+        &self,
+        account_id: Option<i64>,
+        sealed: &SealedPassword,
+    ) -> Result<String, DomainError> {
         let key_id = sealed.key_id.trim();
         let Some(key) = self
             .org
-            .take_preset_key(caller.account_id, key_id, self.now())
+            .take_preset_key(account_id, key_id, self.now())
             .await?
         else {
             return Err(DomainError::InvalidPresetKey(format!(
@@ -824,6 +853,17 @@ impl Organization {
                 .filter_map(|m| roles::role(m.role_id))
                 .flat_map(|r| r.permissions.iter().copied())
                 .collect();
+            // The admin of a combined team is the admin of each of its types.
+            for m in memberships.iter().filter(|m| m.is_admin) {
+                if let Some(team) = self.accounts.get_team(&m.team_id).await? {
+                    for r in roles::ROLES
+                        .iter()
+                        .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
+                    {
+                        permissions.extend(r.permissions.iter().copied());
+                    }
+                }
+            }
             if user.account_type == SUPER_ADMIN || user.account_type == PLATFORM_ADMIN {
                 permissions.insert(roles::permission::PLATFORM_TEAMS);
                 permissions.insert(roles::permission::PLATFORM_USERS);
@@ -852,6 +892,56 @@ impl Organization {
     }
 
     // -- operators ------------------------------------------------------------------
+
+    /// `mnpd admin user create`: any type but a second super admin; a
+    /// first one (a platform made before users existed) becomes the admin
+    /// of every team that has none.
+    pub async fn create_user_as_operator(
+        &self,
+        platform_id: &str,
+        account: &str,
+        name: &str,
+        account_type: i64,
+        password: &str,
+    ) -> Result<User, DomainError> {
+        if self.accounts.get_platform(platform_id).await?.is_none() {
+            return Err(DomainError::InvalidPlatformId(platform_id.to_string()));
+        }
+        let account = check_account(account)?;
+        let name = check_user_name(name)?;
+        if !(SUPER_ADMIN..=MEMBER).contains(&account_type) {
+            return Err(invalid_account_type(account_type));
+        }
+        if account_type == SUPER_ADMIN
+            && self
+                .platform_users(platform_id)
+                .await?
+                .iter()
+                .any(|u| u.account_type == SUPER_ADMIN)
+        {
+            return Err(DomainError::InvalidAccountType(format!(
+                "platform `{platform_id}` has its super admin already; send --account-type 2 or 3"
+            )));
+        }
+        let user = self
+            .insert_user(
+                platform_id,
+                &account,
+                &name,
+                account_type,
+                password,
+                "operator",
+            )
+            .await?;
+        if account_type == SUPER_ADMIN {
+            for team in self.org.platform_teams(platform_id).await? {
+                if team.admin_user_id.is_none() {
+                    self.set_team_admin(&team, &user).await?;
+                }
+            }
+        }
+        Ok(user)
+    }
 
     /// Every user of the platform, for `mnpd admin user list`.
     pub async fn platform_users(&self, platform_id: &str) -> Result<Vec<User>, DomainError> {
