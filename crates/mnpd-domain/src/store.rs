@@ -472,6 +472,31 @@ pub trait ResetStore: Send + Sync {
     async fn delete_uploads_of(&self, account_id: i64) -> StoreResult<Vec<String>>;
 }
 
+/// Console sessions and failed sign-ins (crate::console_session).
+#[async_trait]
+pub trait ConsoleSessionStore: Send + Sync {
+    async fn insert_session(&self, session: &crate::console_session::Session) -> StoreResult<()>;
+    async fn get_session(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<crate::console_session::Session>>;
+    async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes sessions last seen before `idle_before` or opened before
+    /// `opened_before`.
+    async fn delete_stale_sessions(&self, idle_before: i64, opened_before: i64) -> StoreResult<()>;
+    async fn sign_in_failures(
+        &self,
+        subject: &str,
+    ) -> StoreResult<Option<crate::console_session::Failures>>;
+    async fn put_sign_in_failures(
+        &self,
+        subject: &str,
+        failures: &crate::console_session::Failures,
+    ) -> StoreResult<()>;
+    async fn clear_sign_in_failures(&self, subject: &str) -> StoreResult<()>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -486,6 +511,7 @@ pub trait MetaStore:
     + UploadStore
     + ResetStore
     + OrganizationStore
+    + ConsoleSessionStore
 {
 }
 impl<
@@ -501,7 +527,8 @@ impl<
             + MiniProgramManagementStore
             + UploadStore
             + ResetStore
-            + OrganizationStore,
+            + OrganizationStore
+            + ConsoleSessionStore,
     > MetaStore for T
 {
 }
@@ -543,6 +570,7 @@ capabilities!(
     UploadStore,
     ResetStore,
     OrganizationStore,
+    ConsoleSessionStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -19,6 +19,7 @@
 mod accounts;
 mod applications;
 mod approvals;
+mod console_sessions;
 mod mini_programs;
 mod organization;
 mod previews;
