@@ -233,3 +233,17 @@ def test_passwords_never_come_back_nor_reach_the_log(site):
     log = site.log_path.read_text()
     for p in SENT_PASSWORDS:
         assert p not in log
+
+
+def test_what_a_user_does_names_the_user(site):
+    # The platform's super admin, whose one-time password the first start printed.
+    printed = next(l for l in site.stdout_lines if l.strip().startswith("Password")).split()[1]
+    c = Console(site)
+    r = c.sign_in("admin", printed)
+    assert r.status_code == 200, r.text
+    assert {"mnp.manage", "platform.users"} <= set(r.json()["User"]["Permissions"])
+    api = site.api()
+    made = c.call("CreateMNP", api.mnp_params(MNPName=harness.unique_name("byadmin"), TeamId=site.team_id))
+    assert "Error" not in made, made
+    detail = api.call("DescribeMNPDetail", {"MNPId": made["Data"]["ResourceId"], "PlatformId": site.platform_id})
+    assert detail["Data"]["CreateUser"] == "admin", detail
