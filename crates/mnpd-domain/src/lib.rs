@@ -9,6 +9,7 @@ pub mod approval;
 pub mod category;
 pub mod clock;
 pub mod collect;
+pub mod console_session;
 pub mod domains;
 pub mod entity;
 pub mod error;

@@ -660,6 +660,31 @@ pub trait FixtureStore: Send + Sync {
     ) -> StoreResult<Result<Vec<String>, ImportRefusal>>;
 }
 
+/// Console sessions and failed sign-ins (crate::console_session).
+#[async_trait]
+pub trait ConsoleSessionStore: Send + Sync {
+    async fn insert_session(&self, session: &crate::console_session::Session) -> StoreResult<()>;
+    async fn get_session(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<crate::console_session::Session>>;
+    async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes sessions last seen before `idle_before` or opened before
+    /// `opened_before`.
+    async fn delete_stale_sessions(&self, idle_before: i64, opened_before: i64) -> StoreResult<()>;
+    async fn sign_in_failures(
+        &self,
+        subject: &str,
+    ) -> StoreResult<Option<crate::console_session::Failures>>;
+    async fn put_sign_in_failures(
+        &self,
+        subject: &str,
+        failures: &crate::console_session::Failures,
+    ) -> StoreResult<()>;
+    async fn clear_sign_in_failures(&self, subject: &str) -> StoreResult<()>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -676,6 +701,7 @@ pub trait MetaStore:
     + FixtureStore
     + OrganizationStore
     + DomainStore
+    + ConsoleSessionStore
 {
 }
 impl<
@@ -693,7 +719,8 @@ impl<
             + ResetStore
             + OrganizationStore
             + DomainStore
-            + FixtureStore,
+            + FixtureStore
+            + ConsoleSessionStore,
     > MetaStore for T
 {
 }
@@ -737,6 +764,7 @@ capabilities!(
     FixtureStore,
     OrganizationStore,
     DomainStore,
+    ConsoleSessionStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -41,6 +41,14 @@ pub enum ApiError {
     RequestLimitExceeded {
         action: String,
     },
+    /// A console call without a live session (or without the console's
+    /// header).
+    ConsoleSession(String),
+    /// A console user whose roles lack the permission the action needs.
+    RoleLacksPermission {
+        action: String,
+        permission: &'static str,
+    },
     /// An error a fault rule of the emulator answers in place of the
     /// action's own (`--emulator`).
     Injected {
@@ -123,6 +131,11 @@ impl ApiError {
             ApiError::RequestLimitExceeded { action } => (
                 C::RequestLimitExceeded,
                 format!("too many {action} requests from this account; slow down and retry after a moment"),
+            ),
+            ApiError::ConsoleSession(m) => (C::AuthFailure, m.clone()),
+            ApiError::RoleLacksPermission { action, permission } => (
+                C::UnauthorizedOperation,
+                format!("your roles do not grant `{permission}`, which {action} needs; ask a team admin for a role that has it (DescribeRoleList lists each role's permissions)"),
             ),
             ApiError::CredentialScope { date, service, expected_date } => (
                 C::AuthFailureInvalidAuthorization,

@@ -10,11 +10,13 @@ use axum::http::Request;
 use axum::response::Response;
 use futures::FutureExt;
 use mnpd_api::Action;
+use mnpd_domain::console_session::{grants, SignedInUser};
 use mnpd_domain::entity::Caller;
 use mnpd_wire::{IncomingRequest, Params};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::console_session;
 use crate::emulator::recording::{raw_params, Pending};
 use crate::envelope;
 use crate::errors::ApiError;
@@ -182,16 +184,124 @@ async fn process(
                 ApiError::BodyUnreadable(e.to_string())
             }
         })?;
+    let signed = match console_session::token_of(&parts.headers) {
+        Some(token)
+            if !parts
+                .headers
+                .contains_key(axum::http::header::AUTHORIZATION) =>
+        {
+            by_session(state, &parts.headers, &token, &body).await?
+        }
+        _ => by_signature(state, &parts, &body).await?,
+    };
+    tracing::Span::current().record("action", signed.action.as_str());
+    if let Some(emulator) = state.emulator.as_ref() {
+        if emulator.recorder.is_on(signed.caller.account_id) {
+            *recording = Some(Pending {
+                account: signed.caller.account_id,
+                action: signed.action.clone(),
+                version: signed.version.clone(),
+                region: signed.region.clone(),
+                request: raw_params(&signed.params),
+                secret: signed.secret.clone().unwrap_or_default(),
+            });
+        }
+    }
+    if signed.version != API_VERSION {
+        return Err(ApiError::NoSuchVersion(signed.version));
+    }
+    let action = Action::from_name(&signed.action)
+        .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
+    *action_seen = action.name();
+    if let Some(user) = &signed.user {
+        if let Some(permission) = grants::required(action.name()) {
+            if !user.permissions.contains(permission) {
+                return Err(ApiError::RoleLacksPermission {
+                    action: action.name().to_string(),
+                    permission,
+                });
+            }
+        }
+    }
+    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
+        if !state.settings.regions.iter().any(|r| r == region) {
+            return Err(ApiError::UnsupportedRegion(region.to_string()));
+        }
+    }
+    let caller = signed.caller;
+    if let Some(emulator) = &state.emulator {
+        let strike = emulator.faults.strike(caller.account_id, action);
+        if !strike.latency.is_zero() {
+            tokio::time::sleep(strike.latency).await;
+        }
+        if let Some((code, message)) = strike.error {
+            return Err(ApiError::Injected { code, message });
+        }
+    }
+    let Some(handler) = handlers::handler_of(action) else {
+        return Err(ApiError::UnsupportedOperation(action.name().to_string()));
+    };
+    let operation = handlers::operation_of(action);
+    if !state
+        .limiter
+        .admit(&format!("{}:{}", caller.account_id, operation.name()))
+    {
+        return Err(ApiError::RequestLimitExceeded {
+            action: if operation == action {
+                action.name().to_string()
+            } else {
+                format!("{} and {}", action.name(), operation.name())
+            },
+        });
+    }
+    let params = match signed.params {
+        Params::Json(map) => map,
+        Params::Flat(flat) => mnpd_api::params::from_flat(action, &flat)?,
+    };
+    if let Some(pending) = recording.as_mut() {
+        pending.request = Value::Object(params.clone());
+    }
+    mnpd_api::params::validate(action, &params)?;
+    if let Some(field) = nul_field(&params) {
+        return Err(ApiError::NulCharacter(field));
+    }
+    let call = Call {
+        action,
+        caller,
+        params,
+    };
+    handler(state, call).await
+}
+
+/// Who a request comes from and what it asks, before the action is known.
+struct Authenticated {
+    action: String,
+    version: String,
+    region: Option<String>,
+    params: Params,
+    caller: Caller,
+    /// A console user (their roles are checked); None for an API key.
+    user: Option<SignedInUser>,
+    /// The API key's SecretKey, redacted from a recording wherever it
+    /// appears; None for a console session.
+    secret: Option<String>,
+}
+
+/// A TC3-signed request: its key must be enabled and its signature good.
+async fn by_signature(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> Result<Authenticated, ApiError> {
     let query = parts.uri.query().unwrap_or("");
     let wire = mnpd_wire::decode(&IncomingRequest {
         method: parts.method.as_str(),
         headers: &parts.headers,
         query,
-        body: &body,
+        body,
     })
     .map_err(ApiError::Wire)?;
     tracing::Span::current().record("action", wire.action.as_str());
-
     let now = state.clock.now().unix_timestamp();
     let skew = state.settings.max_clock_skew_secs;
     if (now - wire.timestamp).abs() > skew {
@@ -229,71 +339,55 @@ async fn process(
     if !wire.proof.verify(&secret_key) {
         return Err(ApiError::SignatureFailure);
     }
-    if let Some(emulator) = state.emulator.as_ref() {
-        if emulator.recorder.is_on(key.account_id) {
-            *recording = Some(Pending {
-                account: key.account_id,
-                action: wire.action.clone(),
-                version: wire.version.clone(),
-                region: wire.region.clone(),
-                request: raw_params(&wire.params),
-                secret: secret_key.to_string(),
-            });
-        }
-    }
-    if wire.version != API_VERSION {
-        return Err(ApiError::NoSuchVersion(wire.version));
-    }
-    let action = Action::from_name(&wire.action)
-        .ok_or_else(|| ApiError::InvalidAction(wire.action.clone()))?;
-    *action_seen = action.name();
-    if let Some(region) = wire.region.as_deref().filter(|r| !r.is_empty()) {
-        if !state.settings.regions.iter().any(|r| r == region) {
-            return Err(ApiError::UnsupportedRegion(region.to_string()));
-        }
-    }
-    if let Some(emulator) = &state.emulator {
-        let strike = emulator.faults.strike(key.account_id, action);
-        if !strike.latency.is_zero() {
-            tokio::time::sleep(strike.latency).await;
-        }
-        if let Some((code, message)) = strike.error {
-            return Err(ApiError::Injected { code, message });
-        }
-    }
-    let Some(handler) = handlers::handler_of(action) else {
-        return Err(ApiError::UnsupportedOperation(action.name().to_string()));
-    };
-    let operation = handlers::operation_of(action);
-    if !state
-        .limiter
-        .admit(&format!("{}:{}", key.account_id, operation.name()))
-    {
-        return Err(ApiError::RequestLimitExceeded {
-            action: if operation == action {
-                action.name().to_string()
-            } else {
-                format!("{} and {}", action.name(), operation.name())
-            },
-        });
-    }
-    let params = match wire.params {
-        Params::Json(map) => map,
-        Params::Flat(flat) => mnpd_api::params::from_flat(action, &flat)?,
-    };
-    if let Some(pending) = recording.as_mut() {
-        pending.request = Value::Object(params.clone());
-    }
-    mnpd_api::params::validate(action, &params)?;
-    if let Some(field) = nul_field(&params) {
-        return Err(ApiError::NulCharacter(field));
-    }
-    let call = Call {
-        action,
+    Ok(Authenticated {
+        action: wire.action,
+        version: wire.version,
+        region: wire.region,
+        params: wire.params,
         caller: state.accounts.caller(&key),
-        params,
+        user: None,
+        secret: Some(secret_key.to_string()),
+    })
+}
+
+/// A console call: the session cookie, the console's header, and the
+/// action in `X-TC-Action` with a JSON body, as the SDKs send it.
+async fn by_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    token: &str,
+    body: &[u8],
+) -> Result<Authenticated, ApiError> {
+    let user = console_session::authenticate(state, headers, token).await?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     };
-    handler(state, call).await
+    let action = header("x-tc-action").ok_or_else(|| {
+        ApiError::Wire(mnpd_wire::WireError::MissingParameter(
+            "X-TC-Action (the header naming the action)".into(),
+        ))
+    })?;
+    let params = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map,
+        _ if body.is_empty() => Map::new(),
+        _ => {
+            return Err(ApiError::Wire(mnpd_wire::WireError::InvalidParameter(
+                "the body of a console call is a JSON object of the action's parameters".into(),
+            )))
+        }
+    };
+    Ok(Authenticated {
+        action,
+        version: header("x-tc-version").unwrap_or_default(),
+        region: header("x-tc-region"),
+        params: Params::Json(params),
+        caller: user.caller(),
+        user: Some(user),
+        secret: None,
+    })
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

@@ -2,6 +2,7 @@
 //! handlers. Handlers are short: decode, call one domain service, encode.
 
 pub mod console;
+pub mod console_session;
 pub mod download;
 pub mod emulator;
 pub mod envelope;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::put(upload::put),
         )
         .merge(console::routes())
+        .merge(console_session::routes())
         .merge(emulator::routes(state.emulator.is_some()))
         .with_state(state)
 }

@@ -7,6 +7,7 @@ use mnpd_domain::account::Accounts;
 use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
+use mnpd_domain::console_session::ConsoleSessions;
 use mnpd_domain::domains::Domains;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::organization::Organization;
@@ -33,6 +34,10 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     /// How far a request's timestamp may be from now, in seconds.
     pub max_clock_skew_secs: i64,
+    /// A console session ends this long after its last request...
+    pub console_idle_secs: i64,
+    /// ... and this long after sign-in.
+    pub console_lifetime_secs: i64,
 }
 
 impl Default for GatewaySettings {
@@ -41,6 +46,8 @@ impl Default for GatewaySettings {
             regions: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024,
             max_clock_skew_secs: 300,
+            console_idle_secs: mnpd_domain::console_session::IDLE_SECS,
+            console_lifetime_secs: mnpd_domain::console_session::ABSOLUTE_SECS,
         }
     }
 }
@@ -56,6 +63,10 @@ pub struct AppState {
     pub applications: Applications,
     pub organization: Organization,
     pub domains: Domains,
+    /// Console sign-in and sessions.
+    pub console_sessions: ConsoleSessions,
+    /// The public URL is https: the session cookie is `Secure`.
+    pub https: bool,
     pub versions: Versions,
     pub approvals: Approvals,
     pub releases: Releases,
@@ -144,6 +155,9 @@ impl AppState {
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),
+            console_sessions: ConsoleSessions::new(store.clone(), clock.clone())
+                .with_lifetimes(gateway.console_idle_secs, gateway.console_lifetime_secs),
+            https: public_url.starts_with("https://"),
             versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
                 .with_uploads(uploads.clone()),
             approvals: Approvals::new(store.clone(), clock.clone()),

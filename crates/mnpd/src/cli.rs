@@ -149,6 +149,12 @@ pub struct ServeArgs {
     /// valid, and then an uploaded package waits for CreateMNPVersion.
     #[arg(long, env = "MNPD_UPLOAD_TTL", default_value_t = 3600)]
     pub upload_ttl: i64,
+    /// Seconds a console session lives without a request.
+    #[arg(long, env = "MNPD_CONSOLE_IDLE_TIMEOUT", default_value_t = 1800)]
+    pub console_idle_timeout: i64,
+    /// Seconds a console session lives after sign-in, however used.
+    #[arg(long, env = "MNPD_CONSOLE_SESSION_LIFETIME", default_value_t = 43200)]
+    pub console_session_lifetime: i64,
     /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
     /// it must also end before its credentials expire.
     #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]

@@ -178,6 +178,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         upload_min_rate: args.upload_min_rate,
         gateway: GatewaySettings {
             regions: args.regions.clone(),
+            console_idle_secs: args.console_idle_timeout.max(1),
+            console_lifetime_secs: args.console_session_lifetime.max(1),
             ..GatewaySettings::default()
         },
         secrets,

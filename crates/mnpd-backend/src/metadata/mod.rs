@@ -21,6 +21,7 @@
 mod accounts;
 mod applications;
 mod approvals;
+mod console_sessions;
 mod domains;
 mod fixtures;
 mod mini_programs;

@@ -238,34 +238,40 @@ impl Organization {
             if user.status != ENABLED {
                 return Ok(None);
             }
-            let memberships = self.org.memberships_of(&user.user_id).await?;
-            let mut permissions: BTreeSet<&'static str> = memberships
-                .iter()
-                .filter_map(|m| roles::role(m.role_id))
-                .flat_map(|r| r.permissions.iter().copied())
-                .collect();
-            // The admin of a combined team is the admin of each of its types.
-            for m in memberships.iter().filter(|m| m.is_admin) {
-                if let Some(team) = self.accounts.get_team(&m.team_id).await? {
-                    for r in roles::ROLES
-                        .iter()
-                        .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
-                    {
-                        permissions.extend(r.permissions.iter().copied());
-                    }
-                }
-            }
-            if user.account_type == SUPER_ADMIN || user.account_type == PLATFORM_ADMIN {
-                permissions.insert(roles::permission::PLATFORM_TEAMS);
-                permissions.insert(roles::permission::PLATFORM_USERS);
-            }
-            return Ok(Some(SignedIn {
-                user,
-                memberships,
-                permissions,
-            }));
+            return self.signed_in(user).await.map(Some);
         }
         Ok(None)
+    }
+
+    /// `user` with their memberships and what those let them do, now (a
+    /// console session asks at each request, so role changes apply at once).
+    pub async fn signed_in(&self, user: User) -> Result<SignedIn, DomainError> {
+        let memberships = self.org.memberships_of(&user.user_id).await?;
+        let mut permissions: BTreeSet<&'static str> = memberships
+            .iter()
+            .filter_map(|m| roles::role(m.role_id))
+            .flat_map(|r| r.permissions.iter().copied())
+            .collect();
+        // The admin of a combined team is the admin of each of its types.
+        for m in memberships.iter().filter(|m| m.is_admin) {
+            if let Some(team) = self.accounts.get_team(&m.team_id).await? {
+                for r in roles::ROLES
+                    .iter()
+                    .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
+                {
+                    permissions.extend(r.permissions.iter().copied());
+                }
+            }
+        }
+        if user.account_type == SUPER_ADMIN || user.account_type == PLATFORM_ADMIN {
+            permissions.insert(roles::permission::PLATFORM_TEAMS);
+            permissions.insert(roles::permission::PLATFORM_USERS);
+        }
+        Ok(SignedIn {
+            user,
+            memberships,
+            permissions,
+        })
     }
 
     /// The user's password epoch; None when the user is gone or disabled.

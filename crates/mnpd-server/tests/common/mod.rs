@@ -136,6 +136,7 @@ pub async fn start_with(
             regions: vec!["ap-guangzhou".into()],
             max_body_bytes: 64 * 1024,
             max_clock_skew_secs: 300,
+            ..GatewaySettings::default()
         },
         secrets: cipher,
         emulator: None,
