@@ -144,7 +144,10 @@ impl MiniProgramStore for SqlStore {
         }
         .get("n");
         let rows = sql(format!(
-            "{LISTING_SELECT} WHERE {LISTING_FILTER} ORDER BY m.created_at DESC, m.mnp_id LIMIT $5 OFFSET $6"
+            // Within a second, newest first by the mini program's number: the
+            // order of creation, the same after a fixture import.
+            "{LISTING_SELECT} JOIN mini_program_numbers n ON n.mnp_id = m.mnp_id
+                WHERE {LISTING_FILTER} ORDER BY m.created_at DESC, n.number DESC LIMIT $5 OFFSET $6"
         ))
         .bind(&q.platform_id)
         .bind(keyword.as_deref())
