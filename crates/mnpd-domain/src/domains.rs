@@ -14,7 +14,7 @@ use crate::server_domain::{
 };
 use crate::store::{
     AccountStore, DomainChange, DomainStore, DomainWrite, GlobalDomain, GlobalDomainQuery, Has,
-    MiniProgramStore, MnpDomain, TeamDomain,
+    MiniProgramStore, MnpDomain, OrganizationStore, TeamDomain, TeamQuery,
 };
 
 pub use crate::store::GlobalDomainQuery as GlobalQuery;
@@ -51,18 +51,24 @@ pub struct Domains {
     accounts: Arc<dyn AccountStore>,
     mini_programs: Arc<dyn MiniProgramStore>,
     domains: Arc<dyn DomainStore>,
+    teams: Arc<dyn OrganizationStore>,
     clock: Arc<dyn Clock>,
 }
 
 impl Domains {
     pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
     where
-        S: Has<dyn AccountStore> + Has<dyn MiniProgramStore> + Has<dyn DomainStore> + ?Sized,
+        S: Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn DomainStore>
+            + Has<dyn OrganizationStore>
+            + ?Sized,
     {
         Domains {
             accounts: Has::share(&store),
             mini_programs: Has::share(&store),
             domains: Has::share(&store),
+            teams: Has::share(&store),
             clock,
         }
     }
@@ -182,9 +188,15 @@ impl Domains {
         if matches_nothing(keyword) {
             return Ok((0, Vec::new()));
         }
+        // The same listing as DescribeTeamList's.
         Ok(self
-            .domains
-            .domain_teams(platform_id, keyword, offset, limit)
+            .teams
+            .list_teams(&TeamQuery {
+                platform_id: platform_id.to_string(),
+                keyword: keyword.map(str::to_string),
+                offset,
+                limit,
+            })
             .await?)
     }
 

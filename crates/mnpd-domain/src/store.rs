@@ -603,15 +603,6 @@ pub trait DomainStore: Send + Sync {
     ) -> StoreResult<Option<DomainWrite>>;
     /// False when the platform has no such entry.
     async fn delete_global_domain(&self, platform_id: &str, domain_id: i64) -> StoreResult<bool>;
-    /// Teams of the platform whose name or id contains the keyword, oldest
-    /// first, with the total.
-    async fn domain_teams(
-        &self,
-        platform_id: &str,
-        keyword: Option<&str>,
-        offset: i64,
-        limit: i64,
-    ) -> StoreResult<(i64, Vec<Team>)>;
 }
 
 /// One table's rows of an account, as a fixture file carries them: each

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
-use mnpd_domain::entity::Team;
 use mnpd_domain::server_domain::{covered_by, DomainKind, GLOBAL_LIST_LIMIT};
 use mnpd_domain::store::*;
 
@@ -347,33 +346,5 @@ impl DomainStore for SqlStore {
             .execute(self.db.write())
             .await?;
         Ok(n > 0)
-    }
-
-    async fn domain_teams(
-        &self,
-        platform_id: &str,
-        keyword: Option<&str>,
-        offset: i64,
-        limit: i64,
-    ) -> StoreResult<(i64, Vec<Team>)> {
-        let keyword = like_pattern(keyword);
-        const FILTER: &str = "FROM teams WHERE platform_id = $1
-            AND ($2 IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(team_id) LIKE $2 ESCAPE '\\')";
-        let total: i64 = sql(format!("SELECT count(*) AS n {FILTER}"))
-            .bind(platform_id)
-            .bind(keyword.as_deref())
-            .fetch_one(self.db.read())
-            .await?
-            .get("n");
-        let rows = sql(format!(
-            "SELECT * {FILTER} ORDER BY created_at, team_id LIMIT $3 OFFSET $4"
-        ))
-        .bind(platform_id)
-        .bind(keyword.as_deref())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.db.read())
-        .await?;
-        Ok((total, rows.iter().map(super::accounts::team).collect()))
     }
 }
