@@ -131,6 +131,40 @@ def test_roles_are_enforced_by_the_server(site):
     assert developer.code("CreateTeam", {"PlatformId": site.platform_id}) == "UnauthorizedOperation"
 
 
+def test_the_session_names_the_teams_and_the_actions_the_roles_refuse(site):
+    """The console greys out what the server would refuse, from the server's own table."""
+    api = site.api()
+    _, dev, dev_pw = make_user(api, MNP_DEVELOPER, site.team_id)
+    _, rev, rev_pw = make_user(api, REVIEW_STAFF, site.team_id)
+    developer, reviewer = Console(site), Console(site)
+    d = developer.sign_in(dev, dev_pw).json()["User"]
+    r = reviewer.sign_in(rev, rev_pw).json()["User"]
+    assert d["Teams"] == [{"TeamId": site.team_id, "TeamName": d["Teams"][0]["TeamName"], "RoleId": MNP_DEVELOPER,
+                           "RoleName": "Mini Program Developer", "IsAdmin": False}], d
+    assert [t["RoleName"] for t in r["Teams"]] == ["Review Staff"]
+    assert d["DeniedActions"]["ProcessMNPApproval"] == "mnp.approve"
+    assert d["DeniedActions"]["CreateMNP"] == "mnp.manage"
+    assert d["DeniedActions"]["CreateTeam"] == "platform.teams"
+    for allowed in ["CreateMNPVersion", "CreateMNPApproval", "DescribeMNPList"]:
+        assert allowed not in d["DeniedActions"], allowed
+    assert "ProcessMNPApproval" not in r["DeniedActions"]
+    assert r["DeniedActions"]["CreateMNPVersion"] == "mnp.develop"
+    assert r["DeniedActions"]["ReleaseMNPVersion"] == "mnp.release"
+    # What the session lists as refused is what the gateway refuses, and the rest passes its check.
+    params = {"PlatformId": site.platform_id}
+    for action in ["ProcessMNPApproval", "CreateMNP", "CreateMNPVersion", "ReleaseMNPVersion", "CreateTeam"]:
+        for console, user in [(developer, d), (reviewer, r)]:
+            code = console.code(action, params)
+            assert (code == "UnauthorizedOperation") == (action in user["DeniedActions"]), (user["Account"], action, code)
+    # GET /console/session answers the same.
+    assert developer.who().json()["User"]["DeniedActions"] == d["DeniedActions"]
+    # The platform admin, admin of the default (mini program and application)
+    # team, lacks only what an operations team's roles grant.
+    printed = next(l for l in site.stdout_lines if l.strip().startswith("Password")).split()[1]
+    admin = Console(site).sign_in("admin", printed).json()["User"]
+    assert set(admin["DeniedActions"].values()) <= {"operations"}, admin["DeniedActions"]
+
+
 def test_a_call_without_the_console_header_is_refused(site):
     api = site.api()
     _, account, clear = make_user(api, MNP_DEVELOPER, site.team_id)

@@ -2,8 +2,11 @@
 // file server, and headless Chromium (Debian's, driven by playwright-core).
 // It walks the life of a version through the console at desktop width,
 // taking a screenshot of each step at desktop and at phone width (390 px),
-// then does it again on an emulated phone. It checks that the SecretKey
-// never appears in a request URL, header or body, nor in the server's log.
+// then does it again on an emulated phone. Then two users with different
+// roles sign in with their passwords: each sees and may do what the role
+// allows, and the server refuses the rest. It checks that the SecretKey and
+// the passwords never appear in a request URL, header or body, nor in the
+// server's log.
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +20,7 @@ import { chromium } from "playwright-core";
 import { startMnpd, fileServer, chromiumPath, mnpdBin, REPO_ROOT } from "./lib/mnpd.mjs";
 import { miniProgram, brokenMiniProgram } from "./lib/zip.mjs";
 import { client } from "./lib/api.mjs";
+import { encrypt } from "./lib/preset.mjs";
 
 const RESULTS = resolve(import.meta.dirname, ".results");
 const DOCS_IMG = join(REPO_ROOT, "docs", "img");
@@ -41,6 +45,8 @@ let api;
 // The SecretId of the account's second key, which uploads a version.
 let secondId;
 const requests = [];
+// Every password a user was given or signed in with.
+const userPasswords = [];
 const browserProblems = [];
 
 function watch(context) {
@@ -58,6 +64,10 @@ function watch(context) {
 function watchPage(page) {
   page.on("pageerror", (err) => browserProblems.push(`page error: ${err.message}`));
   page.on("console", (msg) => {
+    // The session endpoint answers a wrong password or a dead cookie with
+    // 401 by design; Chromium logs the status of any such fetch.
+    const expected = /\/console\/session$/.test(msg.location().url || "") && /status of 401/.test(msg.text());
+    if (expected) return;
     if (msg.type() === "error" || /Content Security Policy/i.test(msg.text())) {
       browserProblems.push(`console ${msg.type()}: ${msg.text()}`);
     }
@@ -89,7 +99,17 @@ async function noSideways(page, name) {
   assert.ok(scroll <= width, `${name}: the page is ${scroll}px wide on a ${width}px screen`);
 }
 
+/** A new browser context at desktop width, watched, and its page. */
+async function desktopPage() {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  watch(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  return { context, page };
+}
+
 async function signIn(page, key = secretKey) {
+  await page.getByRole("tab", { name: "API key" }).click();
   await page.getByLabel("SecretId").fill(secretId);
   await page.getByLabel("SecretKey").fill(key);
   await page.getByLabel("Platform ID").fill(platformId);
@@ -150,6 +170,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       "/shop-1.0.1.zip": brokenMiniProgram(),
       "/shop-1.2.0.zip": miniProgram("Shop 1.2.0"),
       "/news-1.0.0.zip": miniProgram("News 1.0.0"),
+      "/shop-1.3.0.zip": miniProgram("Shop 1.3.0"),
     });
     api = client({ endpoint: `${mnpd.url}/`, secretId, secretKey });
     browser = await chromium.launch({
@@ -203,10 +224,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
     let page;
 
     before(async () => {
-      context = await browser.newContext({ viewport: DESKTOP });
-      watch(context);
-      page = await context.newPage();
-      page.setDefaultTimeout(STEP_TIMEOUT);
+      ({ context, page } = await desktopPage());
     });
 
     after(async () => {
@@ -217,6 +235,9 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       await page.goto(`${mnpd.url}/console`);
       assert.match(page.url(), /\/console\/$/);
       await page.getByRole("button", { name: "Sign in" }).waitFor();
+      // A user account is the default way; the API key is the other tab.
+      assert.equal(await page.getByRole("tab", { name: "User account" }).getAttribute("aria-selected"), "true");
+      await page.getByLabel("Account", { exact: true }).waitFor();
       await snap(page, "01-sign-in");
 
       await signIn(page, wrongKey);
@@ -567,13 +588,216 @@ describe("mnpd web console", { timeout: 240000 }, () => {
     });
   });
 
+  describe("users signed in with a password, by role", () => {
+    const MNP_DEVELOPER = 20065;
+    const REVIEW_STAFF = 20073;
+    const developer = { account: `dev${randomBytes(3).toString("hex")}`, name: "Lin Developer", password: `Dev-${randomBytes(6).toString("hex")}7` };
+    const reviewer = { account: `rev${randomBytes(3).toString("hex")}`, name: "Ada Reviewer", password: `Rev-${randomBytes(6).toString("hex")}7` };
+    let context;
+    let page;
+
+    /** A user of the platform with `role` in the default team, made with the official API. */
+    async function makeUser(person, role) {
+      userPasswords.push(person.password);
+      const key = (await api("CreatePresetKey", {})).Data.Key;
+      const made = await api("CreateUser", {
+        PlatformId: platformId,
+        UserAccount: person.account,
+        UserName: person.name,
+        AccountType: 3,
+        KeyId: key,
+        Password: encrypt(key, person.password),
+      });
+      person.userId = made.Data.ResourceId;
+      await api("AddTeamMember", {
+        PlatformId: platformId,
+        TeamId: mnpd.teamId(),
+        MemberList: [{ UserId: person.userId, UserRoleId: role }],
+      });
+    }
+
+    async function signInAs(person, password = person.password) {
+      await page.getByRole("tab", { name: "User account" }).click();
+      await page.getByLabel("Account", { exact: true }).fill(person.account);
+      await page.getByLabel("Password", { exact: true }).fill(password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+    }
+
+    const sessionCookie = async () => (await context.cookies()).find((c) => c.name === "mnpd_console");
+
+    /** What the server says of a session cookie now: GET /console/session's status and an API call's error code. */
+    async function cookieWorks(token) {
+      const headers = { Cookie: `mnpd_console=${token}`, "X-Mnpd-Console": "1" };
+      const who = await fetch(`${mnpd.url}/console/session`, { headers });
+      const call = await fetch(`${mnpd.url}/`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json", "X-TC-Action": "DescribeMNPList", "X-TC-Version": "2024-08-01" },
+        body: JSON.stringify({ PlatformId: platformId, Offset: 0, Limit: 1 }),
+      });
+      return { who: who.status, call: (await call.json()).Response.Error?.Code || "" };
+    }
+
+    async function signOutAndCheckTheCookieDies() {
+      const cookie = await sessionCookie();
+      assert.ok(cookie, "signed in: the session cookie is set");
+      assert.equal(cookie.httpOnly, true);
+      assert.equal(cookie.sameSite, "Strict");
+      assert.deepEqual(await cookieWorks(cookie.value), { who: 200, call: "" });
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+      assert.equal(await sessionCookie(), undefined, "the browser dropped the cookie");
+      assert.deepEqual(await cookieWorks(cookie.value), { who: 401, call: "AuthFailure" }, "the session is over on the server");
+    }
+
+    before(async () => {
+      await makeUser(developer, MNP_DEVELOPER);
+      await makeUser(reviewer, REVIEW_STAFF);
+      ({ context, page } = await desktopPage());
+    });
+
+    after(async () => {
+      if (context) await context.close();
+    });
+
+    it("refuses a wrong password with the server's answer", async () => {
+      await page.goto(`${mnpd.url}/console/`);
+      await signInAs(developer, "Wrong-passw0rd");
+      const alert = page.getByRole("alert");
+      await alert.getByText("AuthFailure", { exact: true }).waitFor();
+      await alert.getByText("the account or the password is wrong", { exact: false }).waitFor();
+      assert.equal(await sessionCookie(), undefined);
+    });
+
+    it("signs the developer in, with name and role in the header", async () => {
+      await signInAs(developer);
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+      await page.locator("#who").getByText(developer.name).waitFor();
+      await page.locator("#roles").getByText(/Mini Program Developer · /).waitFor();
+      assert.equal(await page.evaluate(() => document.cookie.includes("mnpd_console")), false, "scripts cannot read the cookie");
+      const stored = await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage));
+      assert.ok(!stored.includes(developer.password), "the password is kept nowhere");
+      // Creating a mini program needs mnp.manage: greyed out, saying why.
+      const create = page.getByRole("button", { name: "New mini program" });
+      assert.equal(await create.isDisabled(), true);
+      assert.match(await create.getAttribute("title"), /CreateMNP .*mnp\.manage/);
+      await snap(page, "20-developer-programs");
+    });
+
+    it("lets the developer create a version and submit it", async () => {
+      await openProgram(page, "shop");
+      const v = page.getByRole("form", { name: "New version" });
+      await v.getByLabel("Package URL").fill(files.url("/shop-1.3.0.zip"));
+      await v.getByLabel("Version", { exact: true }).fill("1.3.0");
+      await v.getByLabel("What's new").fill("Made by a developer");
+      await v.getByRole("button", { name: "Create version" }).click();
+      await waitTask(page, "1.3.0", "Succeeded");
+      const mine = stage(page, "Develop").locator(`[data-creator="${developer.account}"]`);
+      await mine.getByText("1.3.0", { exact: true }).waitFor();
+      await mine.getByText(`by ${developer.account}`, { exact: false }).waitFor();
+      await mine.getByRole("button", { name: "Submit for approval" }).click();
+      await stage(page, "Platform").getByText("In review").waitFor();
+      await snap(page, "21-developer-submitted");
+    });
+
+    it("does not offer the developer the approval, and the server refuses it when forced", async () => {
+      await page.getByRole("link", { name: "Approvals", exact: true }).click();
+      const card = page.getByRole("article", { name: "Approval of shop 1.3.0" });
+      await card.waitFor();
+      await card.getByText(`by ${developer.account}`, { exact: false }).waitFor();
+      const approve = card.getByRole("button", { name: "Approve", exact: true });
+      assert.equal(await approve.isDisabled(), true);
+      assert.match(await approve.getAttribute("title"), /ProcessMNPApproval .*mnp\.approve/);
+      await snap(page, "22-developer-approvals");
+      // As a script or an edited page would: the click goes through, the server says no.
+      await approve.evaluate((b) => {
+        b.disabled = false;
+      });
+      await approve.click();
+      const alert = card.getByRole("alert");
+      await alert.getByText("UnauthorizedOperation", { exact: true }).waitFor();
+      await alert.getByText("mnp.approve", { exact: false }).first().waitFor();
+      await alert.getByText("Your roles do not allow this action", { exact: false }).waitFor();
+      await snap(page, "23-developer-refused");
+      await page.getByRole("link", { name: "In review", exact: true }).click();
+      await page.getByRole("article", { name: "Approval of shop 1.3.0" }).getByText("In review").waitFor();
+    });
+
+    it("signs the developer out, and the cookie no longer works", async () => {
+      await signOutAndCheckTheCookieDies();
+    });
+
+    it("lets the reviewer approve, and not release", async () => {
+      await signInAs(reviewer);
+      await page.locator("#roles").getByText(/Review Staff · /).waitFor();
+      await page.getByRole("link", { name: "Approvals", exact: true }).click();
+      const card = page.getByRole("article", { name: "Approval of shop 1.3.0" });
+      const approve = card.getByRole("button", { name: "Approve", exact: true });
+      await approve.waitFor();
+      assert.equal(await approve.isDisabled(), false);
+      await approve.click();
+      await page.getByText("Nothing waits for a decision", { exact: false }).waitFor({ timeout: STEP_TIMEOUT });
+      await page.getByRole("link", { name: "Approved", exact: true }).click();
+      const approved = page.getByRole("article", { name: "Approval of shop 1.3.0" });
+      await approved.getByText(`by ${reviewer.account}`, { exact: false }).first().waitFor();
+      await approved.getByText(`by ${developer.account}`, { exact: false }).first().waitFor();
+      await snap(page, "24-reviewer-approved");
+
+      await openProgram(page, "shop");
+      const release = stage(page, "Platform").getByRole("button", { name: "Release", exact: true });
+      assert.equal(await release.isDisabled(), true);
+      assert.match(await release.getAttribute("title"), /ReleaseMNPVersion .*mnp\.release/);
+      assert.equal(await page.getByRole("form", { name: "New version" }).getByRole("button", { name: "Create version" }).isDisabled(), true);
+    });
+
+    it("signs the reviewer out, and the cookie no longer works", async () => {
+      await signOutAndCheckTheCookieDies();
+    });
+
+    it("returns to sign-in, saying so, when the session ends", async () => {
+      await signInAs(developer);
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+      // A password change (here by the platform's API key) ends the user's sessions.
+      developer.password = `Dev-${randomBytes(6).toString("hex")}8`;
+      userPasswords.push(developer.password);
+      const key = (await api("CreatePresetKey", {})).Data.Key;
+      await api("ModifyUserPassword", {
+        PlatformId: platformId,
+        UserId: developer.userId,
+        KeyId: key,
+        Password: encrypt(key, developer.password),
+      });
+      await page.getByRole("link", { name: "Approvals", exact: true }).click();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+      await page.getByText("Your session has ended", { exact: false }).waitFor();
+      await snap(page, "25-session-ended");
+      // And so after a reload with the dead cookie.
+      await signInAs(developer);
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+      const token = (await sessionCookie()).value;
+      await fetch(`${mnpd.url}/console/session`, { method: "DELETE", headers: { Cookie: `mnpd_console=${token}`, "X-Mnpd-Console": "1" } });
+      await page.reload();
+      await page.getByText("Your session has ended", { exact: false }).waitFor();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+    });
+  });
+
   it("never sent the SecretKey, and mnpd never logged it", async () => {
-    const api_calls = requests.filter((r) => r.method === "POST" && r.headers["x-tc-action"]);
+    const all_calls = requests.filter((r) => r.method === "POST" && r.headers["x-tc-action"]);
+    // A user's calls carry the session cookie and the console's header, no signature.
+    const user_calls = all_calls.filter((r) => r.headers["x-mnpd-console"] === "1");
+    const api_calls = all_calls.filter((r) => !user_calls.includes(r));
     assert.ok(api_calls.length > 40, `only ${api_calls.length} API calls seen`);
+    assert.ok(user_calls.length > 10, `only ${user_calls.length} calls by users seen`);
+    for (const r of user_calls) {
+      assert.equal(new URL(r.url).pathname, "/");
+      assert.equal(r.headers.authorization, undefined);
+      assert.equal(r.headers["x-tc-version"], "2024-08-01");
+    }
+    const secrets = [secretKey, wrongKey, "Wrong-passw0rd", ...userPasswords];
     for (const r of requests) {
       const all = [r.url, decodeURIComponent(r.url), JSON.stringify(r.headers), r.body].join("\n");
-      for (const key of [secretKey, wrongKey]) {
-        assert.ok(!all.includes(key), `the SecretKey appears in ${r.method} ${r.url}`);
+      for (const key of secrets) {
+        assert.ok(!all.includes(key), `a SecretKey or password appears in ${r.method} ${r.url}`);
       }
     }
     for (const r of api_calls) {
@@ -598,6 +822,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
     assert.ok(log.length > 0);
     assert.ok(!log.includes(secretKey), "the SecretKey is in mnpd's log");
     assert.ok(!log.includes(wrongKey), "the wrong SecretKey is in mnpd's log");
+    for (const p of userPasswords) assert.ok(!log.includes(p), "a user's password is in mnpd's log");
     assert.deepEqual(browserProblems, [], "no script error or CSP violation in the browser");
   });
 });

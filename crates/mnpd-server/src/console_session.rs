@@ -19,8 +19,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-use mnpd_domain::console_session::{SignInError, SignedInUser};
-use mnpd_domain::organization::SealedPassword;
+use mnpd_api::Action;
+use mnpd_domain::console_session::{grants, SignInError, SignedInUser};
+use mnpd_domain::organization::{roles, SealedPassword};
 use serde_json::{json, Value};
 
 use crate::errors::ApiError;
@@ -99,7 +100,33 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     answer(status, json!({"Error": {"Code": code, "Message": message}}))
 }
 
+/// The actions the gateway would refuse this user, each with the permission
+/// it needs: the console greys these out from the server's own table
+/// (`grants.rs`), so the page and the check cannot drift apart.
+fn denied_actions(u: &SignedInUser) -> serde_json::Map<String, Value> {
+    Action::ALL
+        .iter()
+        .filter_map(|a| {
+            let need = grants::required(a.name())?;
+            (!u.permissions.contains(need)).then(|| (a.name().to_string(), Value::from(need)))
+        })
+        .collect()
+}
+
 fn user_json(u: &SignedInUser) -> Value {
+    let teams: Vec<Value> = u
+        .memberships
+        .iter()
+        .map(|m| {
+            json!({
+                "TeamId": m.team_id,
+                "TeamName": m.team_name,
+                "RoleId": m.role_id,
+                "RoleName": roles::role(m.role_id).map(|r| r.name).unwrap_or_default(),
+                "IsAdmin": m.is_admin,
+            })
+        })
+        .collect();
     json!({
         "UserId": u.user.user_id,
         "Account": u.user.account,
@@ -108,6 +135,8 @@ fn user_json(u: &SignedInUser) -> Value {
         "PlatformId": u.user.platform_id,
         "Roles": u.role_names(),
         "Permissions": u.permissions.iter().collect::<Vec<_>>(),
+        "Teams": teams,
+        "DeniedActions": denied_actions(u),
     })
 }
 

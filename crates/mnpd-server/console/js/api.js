@@ -1,7 +1,9 @@
 // The TCMPP API as the official SDKs call it: a POST of a JSON body to the
 // server's root, with the X-TC-* headers and a TC3-HMAC-SHA256
 // Authorization header. There is no private endpoint: whatever the console
-// does, an SDK or tccli can do the same way.
+// does, an SDK or tccli can do the same way. A signed-in user's calls are
+// the same requests with the session cookie and the console's header
+// instead of a signature (docs/console.md, "Roles in the console").
 
 import { authorization } from "./tc3.js";
 import * as session from "./session.js";
@@ -51,7 +53,12 @@ const HINTS = {
   RequestLimitExceeded: "Too many requests per second: wait a moment and retry.",
   ResourceUnavailable: "mnpd's storage cannot be reached right now: retry shortly.",
   UnsupportedOperation: "mnpd does not implement this action yet.",
+  UnauthorizedOperation:
+    "Your roles do not allow this action. A team admin can give you a role with the permission named above.",
 };
+
+/** Fired when the server says a user's session is over: the shell returns to sign-in. */
+export const SESSION_ENDED = "mnpd:session-ended";
 
 /** The API's address: the root of the server the console came from (also behind a path prefix). */
 export function apiUrl() {
@@ -94,13 +101,18 @@ async function attempt(action, params, creds) {
   const payload = JSON.stringify(params);
   const timestamp = Math.floor(Date.now() / 1000) + clockOffset;
   const contentType = "application/json";
+  const byUser = creds.kind === "user";
   const headers = {
     "Content-Type": contentType,
     "X-TC-Action": action,
     "X-TC-Version": API_VERSION,
     "X-TC-Timestamp": String(timestamp),
     "X-TC-RequestClient": "mnpd-console",
-    Authorization: await authorization({
+  };
+  if (byUser) {
+    headers["X-Mnpd-Console"] = "1";
+  } else {
+    headers.Authorization = await authorization({
       secretId: creds.secretId,
       secretKey: creds.secretKey,
       service: SERVICE,
@@ -108,8 +120,8 @@ async function attempt(action, params, creds) {
       contentType,
       payload,
       timestamp,
-    }),
-  };
+    });
+  }
   if (creds.region) headers["X-TC-Region"] = creds.region;
 
   let res;
@@ -118,7 +130,8 @@ async function attempt(action, params, creds) {
       method: "POST",
       headers,
       body: payload,
-      credentials: "omit",
+      // The cookie goes only with a user's calls: a signed call carries none.
+      credentials: byUser ? "same-origin" : "omit",
       cache: "no-store",
       redirect: "error",
       referrerPolicy: "no-referrer",
@@ -147,6 +160,10 @@ async function attempt(action, params, creds) {
       requestId: r.RequestId || "",
       action,
     });
+    if (byUser && err.code === "AuthFailure") {
+      err.sessionEnded = true;
+      window.dispatchEvent(new CustomEvent(SESSION_ENDED, { detail: { message: err.message } }));
+    }
     const date = Date.parse(res.headers.get("Date") || "");
     if (!Number.isNaN(date)) err.serverTime = Math.floor(date / 1000);
     throw err;

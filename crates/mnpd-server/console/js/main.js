@@ -2,6 +2,7 @@
 
 import * as session from "./session.js";
 import * as tasks from "./tasks.js";
+import { SESSION_ENDED } from "./api.js";
 import { h, clear, errorBox, toast } from "./ui.js";
 import { renderSignIn } from "./pages/signin.js";
 import { renderPrograms } from "./pages/programs.js";
@@ -36,17 +37,45 @@ function parseHash() {
 function renderShell(s) {
   const select = document.getElementById("platform-select");
   if (!s) return;
+  const who = document.getElementById("who");
+  const roles = document.getElementById("roles");
+  if (s.kind === "user") {
+    // A user belongs to one platform: the picker shows it, nothing to pick.
+    clear(select, h("option", { value: s.platformId, selected: true }, s.platformId));
+    select.disabled = true;
+    const u = s.user;
+    clear(who, h("strong", {}, u.Name || u.Account), u.Name && u.Name !== u.Account ? h("span", { class: "muted" }, ` ${u.Account}`) : null);
+    const teams = u.Teams || [];
+    who.title = [`Signed in as ${u.Account}`, ...teams.map((t) => `${t.RoleName} · ${t.TeamName}`)].join("\n");
+    who.classList.remove("mono");
+    clear(
+      roles,
+      teams.length
+        ? teams.map((t) => h("span", { class: "role-chip", title: `Team ${t.TeamId}` }, `${t.RoleName} · ${t.TeamName}`))
+        : h("span", { class: "role-chip" }, u.AccountType === 1 || u.AccountType === 2 ? "Platform admin" : "No role yet"),
+    );
+    roles.hidden = false;
+    return;
+  }
   const platforms = session.knownPlatforms();
   if (!platforms.includes(s.platformId)) platforms.unshift(s.platformId);
   clear(
     select,
     platforms.map((p) => h("option", { value: p, selected: p === s.platformId }, p)),
   );
-  document.getElementById("who").textContent = s.secretId;
+  select.disabled = false;
+  who.textContent = s.secretId;
+  who.title = "SecretId";
+  who.classList.add("mono");
+  clear(roles);
+  roles.hidden = true;
 }
 
 let controller = null;
 let lastPath = "";
+
+// Shown on the sign-in page once, e.g. why the session ended.
+let notice = "";
 
 async function render() {
   if (controller) controller.abort();
@@ -55,10 +84,12 @@ async function render() {
   const main = document.getElementById("main");
   const s = session.load();
   document.body.classList.toggle("signed-in", Boolean(s));
+  document.body.classList.toggle("as-user", Boolean(s && s.kind === "user"));
   if (!s) {
     document.title = "Sign in · mnpd console";
     clear(main);
-    renderSignIn({ main, signal, onSignedIn });
+    renderSignIn({ main, signal, onSignedIn, notice });
+    notice = "";
     return;
   }
   renderShell(s);
@@ -104,12 +135,23 @@ function onSignedIn() {
   else render();
 }
 
-function setUp() {
-  document.getElementById("signout").addEventListener("click", () => {
-    session.clear();
-    toast("Signed out: the key pair was removed from this tab.");
+function backToSignIn(message) {
+  notice = message;
+  history.replaceState(null, "", location.pathname);
+  render();
+}
+
+async function setUp() {
+  document.getElementById("signout").addEventListener("click", async () => {
+    const wasUser = await session.signOut();
+      toast(wasUser ? "Signed out: the session was ended on the server." : "Signed out: the key pair was removed from this tab.");
     history.replaceState(null, "", location.pathname);
     render();
+  });
+  window.addEventListener(SESSION_ENDED, (e) => {
+    if (!session.load() || session.load().kind !== "user") return;
+    session.clear();
+    backToSignIn(`Your session has ended: ${e.detail.message}.`);
   });
   document.getElementById("platform-select").addEventListener("change", (e) => {
     session.setPlatform(e.target.value);
@@ -124,6 +166,10 @@ function setUp() {
       else toast(`Version task failed: ${what}${t.TaskMsg ? ` — ${t.TaskMsg}` : ""}`, "error");
     }
   });
+  const restored = await session.restore();
+  if (restored.ended) {
+    notice = "Your session has ended (it expired, you were signed out, or your password changed): sign in again.";
+  }
   if (session.load()) tasks.resume();
   render();
 }

@@ -1,6 +1,8 @@
 // Small DOM helpers. Everything is built with createElement and
 // textContent: nothing from the server is ever parsed as HTML.
 
+import * as session from "./session.js";
+
 /** `h("div", {class: "x", onclick: f}, child, "text", [more])` */
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -195,6 +197,24 @@ export function pageHeader(title, subtitle, ...actions) {
     h("div", {}, h("h1", {}, title), subtitle ? h("p", { class: "muted" }, rich(subtitle)) : null),
     actions.length ? h("div", { class: "actions" }, actions) : null,
   );
+}
+
+/**
+ * Disables `control` (a button) with a tooltip when the signed-in user's
+ * roles do not allow `action`, from the actions the server itself would
+ * refuse (the session's DeniedActions). The server checks anyway: this
+ * only spares a click that cannot succeed.
+ */
+export function allowedTo(action, control) {
+  const need = session.missingPermission(action);
+  if (!need) return control;
+  const why = `Your roles do not allow ${action} (it needs the ${need} permission).`;
+  control.disabled = true;
+  control.title = why;
+  control.setAttribute("aria-description", why);
+  control.dataset.denied = action;
+  control.classList.add("denied");
+  return control;
 }
 
 export function button(label, onclick, tone = "") {

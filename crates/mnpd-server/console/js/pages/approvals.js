@@ -5,6 +5,7 @@ import { onPlatform } from "../api.js";
 import {
   h,
   clear,
+  allowedTo,
   errorSlot,
   busy,
   toast,
@@ -113,7 +114,7 @@ function approvalCard(ctx, { first, items }) {
       "primary",
     );
     const reject = button("Reject", () => openReject(host, item), "danger ghost");
-    host.append(approve, reject);
+    host.append(allowedTo("ProcessMNPApproval", approve), allowedTo("ProcessMNPApproval", reject));
     return host;
   };
 
@@ -207,6 +208,6 @@ function approvalCard(ctx, { first, items }) {
       items,
       { caption: `Applications deciding on ${first.MNPName} ${first.MNPVersion}` },
     ),
-    approveAll ? h("div", { class: "form-actions" }, approveAll) : null,
+    approveAll ? h("div", { class: "form-actions" }, allowedTo("ProcessMNPApproval", approveAll)) : null,
   );
 }

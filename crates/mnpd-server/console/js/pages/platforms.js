@@ -9,6 +9,7 @@ import * as tasks from "../tasks.js";
 import {
   h,
   clear,
+  allowedTo,
   field,
   errorSlot,
   busy,
@@ -27,21 +28,30 @@ export async function renderPlatforms(ctx) {
   const { view } = ctx;
   const platformsHost = h("div", {}, loading());
   const appsHost = h("div", {}, loading());
+  // A user belongs to one platform; an API key's account may have several.
+  const asUser = session.load()?.kind === "user";
   clear(
     view,
     pageHeader("Platforms", "A platform holds mini programs, teams and the host applications that approve versions."),
-    h(
-      "section",
-      { class: "panel", "aria-labelledby": "platforms-title" },
-      h("h2", { id: "platforms-title" }, "Your platforms"),
-      h(
-        "p",
-        { class: "muted small" },
-        rich("The API has no call listing platforms: add the ids you use (`mnpd admin platform list` shows them)."),
-      ),
-      platformsHost,
-      addPlatformForm(ctx),
-    ),
+    asUser
+      ? h(
+          "section",
+          { class: "panel", "aria-labelledby": "platforms-title" },
+          h("h2", { id: "platforms-title" }, "Your platform"),
+          h("p", {}, mono(ctx.platformId)),
+        )
+      : h(
+          "section",
+          { class: "panel", "aria-labelledby": "platforms-title" },
+          h("h2", { id: "platforms-title" }, "Your platforms"),
+          h(
+            "p",
+            { class: "muted small" },
+            rich("The API has no call listing platforms: add the ids you use (`mnpd admin platform list` shows them)."),
+          ),
+          platformsHost,
+          addPlatformForm(ctx),
+        ),
     h(
       "section",
       { class: "panel", "aria-labelledby": "apps-title" },
@@ -54,7 +64,7 @@ export async function renderPlatforms(ctx) {
       appsHost,
     ),
   );
-  await Promise.all([renderPlatformList(ctx, platformsHost), renderApplications(ctx, appsHost)]);
+  await Promise.all([asUser ? null : renderPlatformList(ctx, platformsHost), renderApplications(ctx, appsHost)]);
 }
 
 async function renderPlatformList(ctx, host) {
@@ -142,6 +152,7 @@ function addPlatformForm(ctx) {
 /** Team ids the console can see: those of applications and mini programs. */
 async function knownTeams(apps) {
   const teams = new Map();
+  for (const t of session.load()?.user?.Teams || []) teams.set(t.TeamId, t.TeamName);
   for (const a of apps) if (a.TeamId) teams.set(a.TeamId, a.TeamName || a.TeamId);
   if (!teams.size) {
     const m = await onPlatform("DescribeMNPList", { Offset: 0, Limit: 1 });
@@ -199,7 +210,7 @@ function createApplicationForm(ctx, teams) {
   });
   const intro = h("input", { type: "text", required: true, maxlength: 200 });
   const slot = errorSlot();
-  const submit = h("button", { type: "submit", class: "btn primary" }, "Add host application");
+  const submit = allowedTo("CreateApplication", h("button", { type: "submit", class: "btn primary" }, "Add host application"));
   const form = h(
     "form",
     { class: "form-grid sub-form", "aria-labelledby": "new-app-title" },

@@ -8,6 +8,7 @@ import { prettyType } from "./programs.js";
 import {
   h,
   clear,
+  allowedTo,
   field,
   errorSlot,
   busy,
@@ -233,10 +234,13 @@ async function versionsTab(ctx, mnp, body, base) {
       if (row.ApprovalStatus === 1) {
         acts.append(
           h("a", { class: "btn primary", href: "#/approvals" }, "Review"),
-          act("Withdraw", "ghost", async () => {
-            await onPlatform("CreateMNPApproval", { MNPVersionId: id, ApplyAction: "cancel" });
-            await after(`Withdrew the approval of ${v}`);
-          }),
+          allowedTo(
+            "CreateMNPApproval",
+            act("Withdraw", "ghost", async () => {
+              await onPlatform("CreateMNPApproval", { MNPVersionId: id, ApplyAction: "cancel" });
+              await after(`Withdrew the approval of ${v}`);
+            }),
+          ),
         );
       } else if (row.ApprovalStatus === 3 && !wasReleased) {
         const release = button(
@@ -256,13 +260,16 @@ async function versionsTab(ctx, mnp, body, base) {
             ),
           "primary",
         );
-        acts.append(release);
+        acts.append(allowedTo("ReleaseMNPVersion", release));
       } else if (!wasReleased) {
         acts.append(
-          act(row.ApprovalStatus === 0 ? "Submit for approval" : "Resubmit for approval", "primary", async () => {
-            await onPlatform("CreateMNPApproval", { MNPVersionId: id, ApplyAction: "submit" });
-            await after(`Submitted ${v} for approval`);
-          }),
+          allowedTo(
+            "CreateMNPApproval",
+            act(row.ApprovalStatus === 0 ? "Submit for approval" : "Resubmit for approval", "primary", async () => {
+              await onPlatform("CreateMNPApproval", { MNPVersionId: id, ApplyAction: "submit" });
+              await after(`Submitted ${v} for approval`);
+            }),
+          ),
         );
       }
     }
@@ -321,7 +328,7 @@ function newVersionForm(ctx, mnp) {
   const fileUrl = h("input", { type: "url", required: true, placeholder: "https://…/package.zip" });
   const intro = h("input", { type: "text", required: true, maxlength: 200, placeholder: "What changed" });
   const slot = errorSlot();
-  const submit = h("button", { type: "submit", class: "btn primary" }, "Create version");
+  const submit = allowedTo("CreateMNPVersion", h("button", { type: "submit", class: "btn primary" }, "Create version"));
   const form = h(
     "form",
     { class: "panel form-grid", "aria-labelledby": "new-version-title" },
@@ -414,7 +421,9 @@ async function releasesTab(ctx, mnp, body) {
       host.append(badge("Online", "good"));
     } else if (online && index > onlineIndex && !rolledBack) {
       host.append(
-        button(
+        allowedTo(
+          "RollbackMNPVersion",
+          button(
           "Roll back to this",
           () =>
             confirmInline(
@@ -433,6 +442,7 @@ async function releasesTab(ctx, mnp, body) {
               slot,
             ),
           "ghost",
+          ),
         ),
       );
     }
@@ -526,7 +536,7 @@ async function previewTab(ctx, mnp, body, base) {
   );
   if (current) {
     const src = servedPath(current.QRCodeUrl, "/qrcode/");
-    const stop = button(
+    const stop = allowedTo("ConfigureMNPPreview", button(
       "Stop preview",
       () =>
         busy(
@@ -543,7 +553,7 @@ async function previewTab(ctx, mnp, body, base) {
           slot,
         ),
       "ghost",
-    );
+    ));
     currentPanel.append(
       h(
         "div",
@@ -588,7 +598,10 @@ async function previewTab(ctx, mnp, body, base) {
     ),
   );
   const path = h("input", { type: "text", placeholder: "the entry page", autocomplete: "off" });
-  const submit = h("button", { type: "submit", class: "btn primary" }, current ? "Show this version instead" : "Show QR code");
+  const submit = allowedTo(
+    "ConfigureMNPPreview",
+    h("button", { type: "submit", class: "btn primary" }, current ? "Show this version instead" : "Show QR code"),
+  );
   const form = h(
     "form",
     { class: "panel form-grid", "aria-labelledby": "set-preview-title" },

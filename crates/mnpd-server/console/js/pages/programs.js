@@ -4,6 +4,7 @@ import { onPlatform } from "../api.js";
 import {
   h,
   clear,
+  allowedTo,
   field,
   errorSlot,
   busy,
@@ -26,10 +27,9 @@ export async function renderPrograms(ctx) {
   const offset = Math.max(0, Number(query.get("offset")) || 0);
 
   const createHost = h("div");
-  const newButton = h(
-    "button",
-    { type: "button", class: "btn primary", "aria-expanded": "false" },
-    "New mini program",
+  const newButton = allowedTo(
+    "CreateMNP",
+    h("button", { type: "button", class: "btn primary", "aria-expanded": "false" }, "New mini program"),
   );
   newButton.addEventListener("click", () => {
     const open = newButton.getAttribute("aria-expanded") === "true";

@@ -1,11 +1,116 @@
-// Sign-in: an API key pair and a platform. The pair is checked with one
-// signed call (DescribeMNPList) and then kept in this tab's sessionStorage.
+// Sign-in, two ways:
+// - a user (the default): account and password; the password is encrypted
+//   here with a one-use key from POST /console/session/key (preset.js) and
+//   the server answers with the session cookie;
+// - an API key pair and a platform: the pair is checked with one signed
+//   call (DescribeMNPList) and then kept in this tab's sessionStorage.
 
 import { call, ApiError } from "../api.js";
 import * as session from "../session.js";
-import { h, field, errorSlot, busy } from "../ui.js";
+import { encryptPassword } from "../preset.js";
+import { h, clear, field, errorSlot, busy } from "../ui.js";
 
-export function renderSignIn({ main, onSignedIn }) {
+const HOW = "mnpd.console.signin-with";
+
+function brand() {
+  return h(
+    "div",
+    { class: "signin-brand" },
+    h("img", { src: "icon.svg", alt: "", width: 40, height: 40 }),
+    h("div", {}, h("h1", { id: "signin-title" }, "mnpd console"), h("p", { class: "muted" }, "Mini program platform")),
+  );
+}
+
+function needCrypto() {
+  if (!window.crypto || !crypto.subtle) {
+    throw new ApiError(
+      "Console.InsecureContext",
+      "This browser offers WebCrypto only to pages served over https:// or from localhost / 127.0.0.1. " +
+        "Serve mnpd with --tls-cert/--tls-key, or open the console on the machine itself.",
+    );
+  }
+}
+
+/** The sign-in page; `notice` (e.g. "your session ended") is shown above the form. */
+export function renderSignIn({ main, onSignedIn, notice }) {
+  const host = h("div", { class: "signin panel", role: "region", "aria-labelledby": "signin-title" });
+  const tabs = {
+    user: h("button", { type: "button", role: "tab", id: "signin-with-user" }, "User account"),
+    key: h("button", { type: "button", role: "tab", id: "signin-with-key" }, "API key"),
+  };
+  const body = h("div", { role: "tabpanel" });
+  const show = (how) => {
+    localStorage.setItem(HOW, how);
+    for (const [k, tab] of Object.entries(tabs)) tab.setAttribute("aria-selected", String(k === how));
+    body.setAttribute("aria-labelledby", tabs[how].id);
+    clear(body, how === "key" ? keyForm(onSignedIn) : userForm(onSignedIn));
+    const first = Array.from(body.querySelectorAll("input")).find((i) => !i.value);
+    if (first) first.focus();
+  };
+  tabs.user.addEventListener("click", () => show("user"));
+  tabs.key.addEventListener("click", () => show("key"));
+  host.append(
+    brand(),
+    notice ? h("p", { class: "alert info", role: "status", id: "signin-notice" }, notice) : null,
+    h("div", { class: "tabs signin-tabs", role: "tablist", "aria-label": "Sign in with" }, tabs.user, tabs.key),
+    body,
+  );
+  main.append(h("div", { class: "signin-wrap" }, host));
+  show(localStorage.getItem(HOW) === "key" ? "key" : "user");
+}
+
+function userForm(onSignedIn) {
+  const account = h("input", {
+    type: "text",
+    autocomplete: "username",
+    autocapitalize: "off",
+    spellcheck: "false",
+    required: true,
+  });
+  const password = h("input", { type: "password", autocomplete: "current-password", required: true });
+  const slot = errorSlot();
+  const submit = h("button", { type: "submit", class: "btn primary wide" }, "Sign in");
+  // No `name` on the inputs, as below: a form submission could carry nothing.
+  const form = h(
+    "form",
+    { class: "signin-form", novalidate: true, "aria-label": "Sign in with a user account" },
+    field("Account", account),
+    field("Password", password),
+    slot.el,
+    submit,
+    h(
+      "p",
+      { class: "fine-print" },
+      "The password is encrypted in this page with a one-use key from the server (X25519 and AES-GCM) before it is sent. " +
+        "The session is a cookie scripts cannot read; it ends when you sign out, when left idle, or at the end of its lifetime.",
+    ),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await busy(
+      submit,
+      async () => {
+        const who = account.value.trim();
+        if (!who || !password.value) {
+          throw new ApiError("Console.MissingField", "Fill in the account and the password.");
+        }
+        needCrypto();
+        try {
+          await session.signInUser(who, password.value, encryptPassword);
+        } catch (err) {
+          throw new ApiError(err.code || "Console.SignInFailed", err.message);
+        } finally {
+          password.value = "";
+        }
+        onSignedIn();
+      },
+      slot,
+    );
+  });
+  return form;
+}
+
+function keyForm(onSignedIn) {
   const known = session.knownPlatforms();
   const secretId = h("input", {
     type: "text",
@@ -46,13 +151,7 @@ export function renderSignIn({ main, onSignedIn }) {
   // would carry none of them (and the CSP's form-action 'none' stops it).
   const form = h(
     "form",
-    { class: "signin panel", novalidate: true, "aria-labelledby": "signin-title" },
-    h(
-      "div",
-      { class: "signin-brand" },
-      h("img", { src: "icon.svg", alt: "", width: 40, height: 40 }),
-      h("div", {}, h("h1", { id: "signin-title" }, "mnpd console"), h("p", { class: "muted" }, "Mini program platform")),
-    ),
+    { class: "signin-form", novalidate: true, "aria-label": "Sign in with an API key" },
     field("SecretId", secretId),
     field("SecretKey", secretKey),
     field(
@@ -91,13 +190,7 @@ export function renderSignIn({ main, onSignedIn }) {
         if (!creds.secretId || !creds.secretKey || !creds.platformId) {
           throw new ApiError("Console.MissingField", "Fill in SecretId, SecretKey and Platform ID.");
         }
-        if (!window.crypto || !crypto.subtle) {
-          throw new ApiError(
-            "Console.InsecureContext",
-            "This browser offers WebCrypto only to pages served over https:// or from localhost / 127.0.0.1. " +
-              "Serve mnpd with --tls-cert/--tls-key, or open the console on the machine itself.",
-          );
-        }
+        needCrypto();
         await call("DescribeMNPList", { Offset: 0, Limit: 1, PlatformId: creds.platformId }, creds);
         session.save(creds);
         session.rememberPlatform(creds.platformId);
@@ -108,6 +201,5 @@ export function renderSignIn({ main, onSignedIn }) {
     );
   });
 
-  main.append(h("div", { class: "signin-wrap" }, form));
-  (secretId.value ? secretKey : secretId).focus();
+  return form;
 }
