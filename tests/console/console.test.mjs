@@ -681,6 +681,9 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       assert.equal(await create.isDisabled(), true);
       assert.match(await create.getAttribute("title"), /CreateMNP .*mnp\.manage/);
       await snap(page, "20-developer-programs");
+      await page.getByRole("link", { name: "Platforms", exact: true }).click();
+      await page.getByRole("table", { name: "Your roles" }).getByText("Mini Program Developer").waitFor();
+      assert.equal(await page.getByRole("button", { name: "Add platform" }).count(), 0, "a user has one platform");
     });
 
     it("lets the developer create a version and submit it", async () => {

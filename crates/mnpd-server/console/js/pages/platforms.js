@@ -37,8 +37,16 @@ export async function renderPlatforms(ctx) {
       ? h(
           "section",
           { class: "panel", "aria-labelledby": "platforms-title" },
-          h("h2", { id: "platforms-title" }, "Your platform"),
+          h("h2", { id: "platforms-title" }, "Your platform and roles"),
           h("p", {}, mono(ctx.platformId)),
+          table(
+            [
+              { label: "Team", cell: (t) => h("span", {}, t.TeamName, h("small", { class: "mono muted block" }, t.TeamId)) },
+              { label: "Role", cell: (t) => (t.IsAdmin ? h("span", {}, t.RoleName, " ", badge("Team admin", "info")) : t.RoleName) },
+            ],
+            session.load().user.Teams || [],
+            { caption: "Your roles", empty: "You are in no team yet: a team admin can add you." },
+          ),
         )
       : h(
           "section",
