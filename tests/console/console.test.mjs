@@ -665,6 +665,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       const alert = page.getByRole("alert");
       await alert.getByText("AuthFailure", { exact: true }).waitFor();
       await alert.getByText("the account or the password is wrong", { exact: false }).waitFor();
+      await alert.getByText("Five failures within 15 minutes", { exact: false }).waitFor();
       assert.equal(await sessionCookie(), undefined);
     });
 

@@ -59,6 +59,20 @@ export function renderSignIn({ main, onSignedIn, notice }) {
   show(localStorage.getItem(HOW) === "key" ? "key" : "user");
 }
 
+// The session endpoint's refusals mean something narrower than the same
+// codes from an API action, so they get their own hints.
+const SIGN_IN_HINTS = {
+  AuthFailure: "Check the account and the password. Five failures within 15 minutes lock the account out for 15 minutes.",
+  RequestLimitExceeded: "This account is locked out after repeated failures: wait the time above, then sign in again.",
+  InvalidParameterValue: "The one-use sign-in key was refused (expired or used): sign in again.",
+};
+
+function signInError(err) {
+  const e = new ApiError(err.code || "Console.SignInFailed", err.message);
+  Object.defineProperty(e, "hint", { value: SIGN_IN_HINTS[e.code] || "" });
+  return e;
+}
+
 function userForm(onSignedIn) {
   const account = h("input", {
     type: "text",
@@ -98,7 +112,7 @@ function userForm(onSignedIn) {
         try {
           await session.signInUser(who, password.value, encryptPassword);
         } catch (err) {
-          throw new ApiError(err.code || "Console.SignInFailed", err.message);
+          throw signInError(err);
         } finally {
           password.value = "";
         }
