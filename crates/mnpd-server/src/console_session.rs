@@ -107,8 +107,8 @@ fn denied_actions(u: &SignedInUser) -> serde_json::Map<String, Value> {
     Action::ALL
         .iter()
         .filter_map(|a| {
-            let need = grants::required(a.name())?;
-            (!u.permissions.contains(need)).then(|| (a.name().to_string(), Value::from(need)))
+            grants::missing(a.name(), &u.permissions)
+                .map(|need| (a.name().to_string(), Value::from(need)))
         })
         .collect()
 }

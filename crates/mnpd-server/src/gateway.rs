@@ -214,13 +214,11 @@ async fn process(
         .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
     *action_seen = action.name();
     if let Some(user) = &signed.user {
-        if let Some(permission) = grants::required(action.name()) {
-            if !user.permissions.contains(permission) {
-                return Err(ApiError::RoleLacksPermission {
-                    action: action.name().to_string(),
-                    permission,
-                });
-            }
+        if let Some(permission) = grants::missing(action.name(), &user.permissions) {
+            return Err(ApiError::RoleLacksPermission {
+                action: action.name().to_string(),
+                permission,
+            });
         }
     }
     if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {

@@ -3,7 +3,16 @@
 //! change needs the permission of the role that makes it. API keys are not
 //! checked here: they act with the whole account's rights.
 
+use std::collections::BTreeSet;
+
 use crate::organization::roles::permission as p;
+
+/// The permission `action` needs that `held` lacks, if any: the gateway's
+/// check on each console call, and the session's `DeniedActions` the
+/// console greys out by — one predicate for both.
+pub fn missing(action: &str, held: &BTreeSet<&'static str>) -> Option<&'static str> {
+    required(action).filter(|need| !held.contains(need))
+}
 
 /// The permission `action` needs from a console user; None when any
 /// signed-in user may call it.
@@ -82,6 +91,18 @@ mod tests {
         assert!(!may(20073, "CreateMNPVersion"));
         // Reading is open.
         assert!(may(20066, "DescribeMNPList"));
+    }
+
+    #[test]
+    fn missing_names_the_permission_a_role_lacks() {
+        let developer: BTreeSet<&'static str> =
+            role(20065).unwrap().permissions.iter().copied().collect();
+        assert_eq!(
+            missing("ProcessMNPApproval", &developer),
+            Some(p::MNP_APPROVE)
+        );
+        assert_eq!(missing("CreateMNPVersion", &developer), None);
+        assert_eq!(missing("DescribeMNPList", &BTreeSet::new()), None);
     }
 
     #[test]
