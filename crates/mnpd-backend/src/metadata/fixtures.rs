@@ -207,6 +207,8 @@ pub(super) const TABLES: &[Table] = &[
             ("created_at", Int),
             ("update_user", Text),
             ("updated_at", Int),
+            ("android_app_url", Text),
+            ("ios_app_url", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "number",
