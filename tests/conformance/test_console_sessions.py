@@ -247,3 +247,40 @@ def test_what_a_user_does_names_the_user(site):
     assert "Error" not in made, made
     detail = api.call("DescribeMNPDetail", {"MNPId": made["Data"]["ResourceId"], "PlatformId": site.platform_id})
     assert detail["Data"]["CreateUser"] == "admin", detail
+
+
+def test_a_role_counts_in_its_own_team_only(site):
+    """A developer of one mini program team may upload to that team's mini
+    programs, not to another team's, though the permission is theirs."""
+    api = site.api()
+    admin_id, _, _ = make_user(api, None, site.team_id)
+
+    def team(types: list[int], **extra) -> str:
+        name = harness.unique_name("devteam")[:30]
+        api.call("CreateTeam", {"PlatformId": site.platform_id, "TeamName": name, "AdminUserId": admin_id,
+                                "TeamRoleTypeList": types, **extra})
+        listed = api.call("DescribeTeamList", {"PlatformId": site.platform_id, "Offset": 0, "Limit": 100,
+                                               "Keyword": name})["Data"]["DataList"]
+        (team_id,) = [t["TeamId"] for t in listed if t["TeamName"] == name]
+        return team_id
+
+    # Another mini program team, bound to an application team.
+    other_team = team([1], RelatedTeamId=team([2]))
+    own_mnp = api.create_mnp(TeamId=site.team_id)
+    other_mnp = api.create_mnp(TeamId=other_team)
+    _, dev, dev_pw = make_user(api, MNP_DEVELOPER, site.team_id)
+    developer = Console(site)
+    assert developer.sign_in(dev, dev_pw).status_code == 200
+    version = {"PlatformId": site.platform_id, "MNPVersion": "1.0.0", "MNPVersionIntro": "x",
+               "FileUrl": "http://127.0.0.1:9/none.zip"}
+    err = developer.call("CreateMNPVersion", {**version, "MNPId": other_mnp})["Error"]
+    assert err["Code"] == "UnauthorizedOperation", err
+    assert other_mnp in err["Message"] and "mnp.develop" in err["Message"], err
+    # In their own team the role check passes (what the FileUrl then does
+    # is the action's own business).
+    assert developer.code("CreateMNPVersion", {**version, "MNPId": own_mnp}) != "UnauthorizedOperation"
+    # Membership changes in another team are refused the same way.
+    assert developer.code("AddTeamMember", {"PlatformId": site.platform_id, "TeamId": other_team,
+                                            "MemberList": []}) == "UnauthorizedOperation"
+    # A mini program that does not exist gets the action's own answer.
+    assert developer.code("CreateMNPVersion", {**version, "MNPId": "mpnonexistent000"}) != "UnauthorizedOperation"

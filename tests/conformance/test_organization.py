@@ -2,6 +2,7 @@
 and preset keys (docs/organization.md), with their error codes by their
 real triggers, paging, isolation between accounts, and passwords that
 never come back in an answer or a log line."""
+import concurrent.futures
 import sys
 from pathlib import Path
 
@@ -253,6 +254,11 @@ def test_teams_happy_path_types_and_paging(org):
                  "InvalidParameterValue.TeamTypeMismatch", "mini program team")
     expect_error(lambda: org.call("CreateApplication", {**app, "TeamId": mnp_team["TeamId"]}),
                  "FailedOperation.MNPTeamAssociatedApplicationTeamNotCreateApplication", app_team["TeamId"])
+    # Both teams name the host application they work for.
+    for team in (app_team, mnp_team):
+        assert org.call("DescribeTeam", {"TeamId": team["TeamId"]})["Data"]["ApplicationName"] == \
+            app["ApplicationName"]
+    assert org.call("DescribeTeam", {"TeamId": org.team_named(names[1])["TeamId"]})["Data"]["ApplicationName"] == ""
     # Rename; delete refused while anything needs the team.
     org.call("ModifyTeam", {"TeamId": app_team["TeamId"], "TeamName": f"{marker}-renamed"})
     assert org.call("DescribeTeam", {"TeamId": app_team["TeamId"]})["Data"]["TeamName"] == f"{marker}-renamed"
@@ -265,6 +271,28 @@ def test_teams_happy_path_types_and_paging(org):
     org.call("DeleteTeamMember", {"TeamId": empty, "UserId": member})
     assert org.call("DeleteTeam", {"TeamId": empty})["Data"] == {"Result": True}
     expect_error(lambda: org.call("DescribeTeam", {"TeamId": empty}), INVALID_TEAM, empty)
+
+
+def test_concurrent_creates_of_one_team_name_leave_one_team(org, server):
+    """The name is unique in the schema, not only by a check that races."""
+    admin = org.create_user()
+    name = harness.unique_name("race")[:30]
+
+    def create(_):
+        try:
+            # A client per thread: the SDK's client is not made to be shared.
+            server.api().call("CreateTeam", {"PlatformId": org.p, "TeamName": name, "AdminUserId": admin,
+                                             "TeamRoleTypeList": [2]})
+            return "created"
+        except harness.TencentCloudSDKException as e:
+            return e.code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(create, range(8)))
+    assert outcomes.count("created") == 1, outcomes
+    assert set(outcomes) == {"created", "InvalidParameterValue.ExistTeamName"}, outcomes
+    found = org.call("DescribeTeamList", {"Offset": 0, "Limit": 100, "Keyword": name})["Data"]
+    assert [t["TeamName"] for t in found["DataList"]] == [name], found
 
 
 def test_team_errors_by_their_triggers(org):

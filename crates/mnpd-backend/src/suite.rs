@@ -448,23 +448,42 @@ pub async fn accounts_keys_platforms_teams(s: Store) {
         s.default_team(&p.platform_id).await.unwrap(),
         Some(t.clone())
     );
-    // A later team, and one as old with a smaller id.
+    // A later team, and one as old with a smaller id: the first stays the
+    // default (creation times tie within a second; the record does not).
     let later = Team {
         team_id: "1000000000".into(),
+        name: "later".into(),
         created_at: 5,
         ..t.clone()
     };
     s.insert_team(&later).await.unwrap();
+    let as_old = Team {
+        team_id: "0999999999".into(),
+        name: "as old".into(),
+        ..t.clone()
+    };
+    s.insert_team(&as_old).await.unwrap();
     assert_eq!(
         s.default_team(&p.platform_id).await.unwrap(),
         Some(t.clone())
     );
-    let as_old = Team {
-        team_id: "0999999999".into(),
-        ..t.clone()
+    // Names are unique on a platform, ids everywhere.
+    let same_name = Team {
+        team_id: "0999999998".into(),
+        ..later.clone()
     };
-    s.insert_team(&as_old).await.unwrap();
-    assert_eq!(s.default_team(&p.platform_id).await.unwrap(), Some(as_old));
+    assert!(matches!(
+        s.insert_team(&same_name).await,
+        Err(StoreError::Conflict(what)) if what == "name"
+    ));
+    let same_id = Team {
+        name: "another".into(),
+        ..later.clone()
+    };
+    assert!(matches!(
+        s.insert_team(&same_id).await,
+        Err(StoreError::Conflict(what)) if what == "id"
+    ));
     assert_eq!(s.default_team(OTHER_PLATFORM).await.unwrap(), None);
 }
 

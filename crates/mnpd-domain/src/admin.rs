@@ -245,10 +245,13 @@ impl Admin {
             return Err(DomainError::InvalidPlatformId(platform_id.to_string()));
         }
         for _ in 0..5 {
+            let team_id = ids::team_id();
             let team = Team {
-                team_id: ids::team_id(),
+                // Team names are unique on a platform: an unnamed team is
+                // named after its id.
+                name: name.map_or_else(|| format!("team {team_id}"), str::to_string),
+                team_id,
                 platform_id: platform_id.to_string(),
-                name: name.unwrap_or("team").to_string(),
                 created_at: self.now(),
                 role_types: crate::organization::roles::COMBINED.to_vec(),
                 create_user: "admin".into(),
@@ -256,6 +259,9 @@ impl Admin {
             };
             match self.accounts.insert_team(&team).await {
                 Ok(()) => return Ok(team),
+                Err(StoreError::Conflict(what)) if what == "name" => {
+                    return Err(DomainError::TeamNameTaken(team.name))
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -5,8 +5,9 @@
 //! session of a user whose password changed or who was disabled or deleted.
 
 pub mod grants;
+pub mod scope;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,7 +18,9 @@ use crate::clock::Clock;
 use crate::entity::{Actor, Caller, Membership, User};
 use crate::error::DomainError;
 use crate::organization::{password, roles, Organization, SealedPassword, SignedIn};
-use crate::store::{AccountStore, ConsoleSessionStore, Has, OrganizationStore};
+use crate::store::{
+    AccountStore, ApplicationStore, ConsoleSessionStore, Has, MiniProgramStore, OrganizationStore,
+};
 
 /// By default, a session ends this long after its last request...
 pub const IDLE_SECS: i64 = 30 * 60;
@@ -86,6 +89,8 @@ pub struct SignedInUser {
     pub account_id: i64,
     pub memberships: Vec<Membership>,
     pub permissions: BTreeSet<&'static str>,
+    /// Per team: what `scope` checks a change against.
+    pub team_permissions: BTreeMap<String, BTreeSet<&'static str>>,
 }
 
 impl SignedInUser {
@@ -95,6 +100,7 @@ impl SignedInUser {
             account_id,
             memberships: signed.memberships,
             permissions: signed.permissions,
+            team_permissions: signed.team_permissions,
         }
     }
 
@@ -124,6 +130,8 @@ pub struct ConsoleSessions {
     sessions: Arc<dyn ConsoleSessionStore>,
     org: Arc<dyn OrganizationStore>,
     accounts: Arc<dyn AccountStore>,
+    mini_programs: Arc<dyn MiniProgramStore>,
+    applications: Arc<dyn ApplicationStore>,
     clock: Arc<dyn Clock>,
     idle_secs: i64,
     lifetime_secs: i64,
@@ -135,12 +143,16 @@ impl ConsoleSessions {
         S: Has<dyn ConsoleSessionStore>
             + Has<dyn OrganizationStore>
             + Has<dyn AccountStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn ApplicationStore>
             + ?Sized,
     {
         ConsoleSessions {
             sessions: Has::share(&store),
             org: Has::share(&store),
             accounts: Has::share(&store),
+            mini_programs: Has::share(&store),
+            applications: Has::share(&store),
             clock,
             idle_secs: IDLE_SECS,
             lifetime_secs: ABSOLUTE_SECS,

@@ -37,9 +37,13 @@ pub trait AccountStore: Send + Sync {
     async fn insert_platform(&self, platform: &Platform) -> StoreResult<()>;
     async fn get_platform(&self, platform_id: &str) -> StoreResult<Option<Platform>>;
     async fn list_platforms(&self, account_id: Option<i64>) -> StoreResult<Vec<Platform>>;
+    /// Records the team; the platform's first becomes its default.
+    /// Conflict("name") when the platform has a team of that name,
+    /// Conflict("id") when the TeamId is taken.
     async fn insert_team(&self, team: &Team) -> StoreResult<()>;
     async fn get_team(&self, team_id: &str) -> StoreResult<Option<Team>>;
-    /// The platform's oldest team, used when a request names none.
+    /// The platform's default team (its first), used when a request names
+    /// none.
     async fn default_team(&self, platform_id: &str) -> StoreResult<Option<Team>>;
 }
 
@@ -100,14 +104,16 @@ pub trait OrganizationStore: Send + Sync {
     async fn delete_user(&self, platform_id: &str, user_id: &str) -> StoreResult<bool>;
 
     /// Records the team and makes its admin a member with `admin_role`, in
-    /// one transaction.
+    /// one transaction. Conflict("name") when the platform has a team of
+    /// that name, Conflict("id") when the TeamId is taken.
     async fn create_team(&self, team: &Team, admin_role: i64) -> StoreResult<()>;
     async fn list_teams(&self, query: &TeamQuery) -> StoreResult<(i64, Vec<Team>)>;
     /// Every team of the platform, oldest first.
     async fn platform_teams(&self, platform_id: &str) -> StoreResult<Vec<Team>>;
     /// Renames the team and, when `team.admin_user_id` changed, hands the
     /// admin role over: the new admin becomes a member with `admin_role`,
-    /// the former one stays with `former_admin_role`. False when absent.
+    /// the former one stays with `former_admin_role`. False when absent;
+    /// Conflict("name") when another team of the platform has the name.
     async fn update_team(
         &self,
         team: &Team,

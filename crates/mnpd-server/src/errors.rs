@@ -49,6 +49,13 @@ pub enum ApiError {
         action: String,
         permission: &'static str,
     },
+    /// A console user holds the permission, but not in the team that owns
+    /// what the action changes.
+    RoleLacksPermissionInTeam {
+        action: String,
+        permission: &'static str,
+        resource: String,
+    },
     /// An error a fault rule of the emulator answers in place of the
     /// action's own (`--emulator`).
     Injected {
@@ -136,6 +143,10 @@ impl ApiError {
             ApiError::RoleLacksPermission { action, permission } => (
                 C::UnauthorizedOperation,
                 format!("your roles do not grant `{permission}`, which {action} needs; ask a team admin for a role that has it (DescribeRoleList lists each role's permissions)"),
+            ),
+            ApiError::RoleLacksPermissionInTeam { action, permission, resource } => (
+                C::UnauthorizedOperation,
+                format!("{action} needs `{permission}` in the team that owns {resource}, and none of your roles there grants it; ask that team's admin for a role with it, or act on your own team's resources"),
             ),
             ApiError::CredentialScope { date, service, expected_date } => (
                 C::AuthFailureInvalidAuthorization,

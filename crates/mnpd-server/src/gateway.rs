@@ -10,6 +10,7 @@ use axum::http::Request;
 use axum::response::Response;
 use futures::FutureExt;
 use mnpd_api::Action;
+use mnpd_domain::console_session::scope::Resource;
 use mnpd_domain::console_session::{grants, SignedInUser};
 use mnpd_domain::entity::Caller;
 use mnpd_wire::{IncomingRequest, Params};
@@ -265,12 +266,58 @@ async fn process(
     if let Some(field) = nul_field(&params) {
         return Err(ApiError::NulCharacter(field));
     }
+    if let Some(user) = &signed.user {
+        check_team_role(state, user, action, &params).await?;
+    }
     let call = Call {
         action,
         caller,
         params,
     };
     handler(state, call).await
+}
+
+/// A console user's change is checked against their roles in the team that
+/// owns what it names (the mini program, the application or the team); an
+/// action that names none of them was checked against all their teams.
+async fn check_team_role(
+    state: &AppState,
+    user: &SignedInUser,
+    action: Action,
+    params: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    let Some(permission) = grants::required(action.name()) else {
+        return Ok(());
+    };
+    let named = |field: &str| {
+        params
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let (resource, shown) = if let Some(id) = named("MNPId") {
+        (Resource::MiniProgram(id), format!("mini program {id}"))
+    } else if let Some(id) = named("ApplicationId") {
+        (Resource::Application(id), format!("application {id}"))
+    } else if let Some(id) = named("TeamId") {
+        (Resource::Team(id), format!("team {id}"))
+    } else {
+        return Ok(());
+    };
+    if state
+        .console_sessions
+        .may_act_on(user, permission, resource)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::RoleLacksPermissionInTeam {
+            action: action.name().to_string(),
+            permission,
+            resource: shown,
+        })
+    }
 }
 
 /// Who a request comes from and what it asks, before the action is known.

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use mnpd_domain::entity::*;
 use mnpd_domain::store::*;
 
-use super::SqlStore;
-use crate::sql::{sql, On, Row};
+use super::{conflict, on_conflict, SqlStore};
+use crate::sql::{sql, Db, Row, Tx, Unique};
 
 fn account(r: &Row) -> Account {
     Account {
@@ -62,9 +62,11 @@ pub(super) fn role_types_text(types: &[i64]) -> String {
         .join(",")
 }
 
-/// A team's row; also written by `create_team` inside its transaction.
-pub(super) async fn insert_team_row(on: On<'_>, t: &Team) -> StoreResult<()> {
-    sql("INSERT INTO teams (team_id, platform_id, name, created_at, role_types, related_team_id, admin_user_id, remark, create_user)
+/// A team's row, in the caller's transaction; the platform's first team
+/// becomes its default. Conflict("name") when the platform has a team of
+/// that name, Conflict("id") when the TeamId is taken.
+pub(super) async fn insert_team_row(db: &Db, tx: &mut Tx, t: &Team) -> StoreResult<()> {
+    let inserted = sql("INSERT INTO teams (team_id, platform_id, name, created_at, role_types, related_team_id, admin_user_id, remark, create_user)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(&t.team_id)
         .bind(&t.platform_id)
@@ -75,7 +77,19 @@ pub(super) async fn insert_team_row(on: On<'_>, t: &Team) -> StoreResult<()> {
         .bind(t.admin_user_id.as_deref())
         .bind(&t.remark)
         .bind(&t.create_user)
-        .execute(on)
+        .execute(&mut *tx)
+        .await;
+    on_conflict(inserted, |detail| {
+        conflict(if db.violates(detail, Unique::TeamName) {
+            "name"
+        } else {
+            "id"
+        })
+    })?;
+    sql("UPDATE platforms SET default_team_id = $1 WHERE platform_id = $2 AND default_team_id IS NULL")
+        .bind(&t.team_id)
+        .bind(&t.platform_id)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
@@ -178,7 +192,9 @@ impl AccountStore for SqlStore {
     }
 
     async fn insert_team(&self, t: &Team) -> StoreResult<()> {
-        insert_team_row(self.db.write(), t).await
+        let mut tx = self.db.begin().await?;
+        insert_team_row(&self.db, &mut tx, t).await?;
+        tx.commit().await
     }
 
     async fn get_team(&self, team_id: &str) -> StoreResult<Option<Team>> {
@@ -190,11 +206,13 @@ impl AccountStore for SqlStore {
     }
 
     async fn default_team(&self, platform_id: &str) -> StoreResult<Option<Team>> {
-        let row =
-            sql("SELECT * FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1")
-                .bind(platform_id)
-                .fetch_optional(self.db.read())
-                .await?;
+        let row = sql(concat!(
+            "SELECT * FROM teams WHERE team_id = ",
+            default_team!()
+        ))
+        .bind(platform_id)
+        .fetch_optional(self.db.read())
+        .await?;
         Ok(row.as_ref().map(team))
     }
 }

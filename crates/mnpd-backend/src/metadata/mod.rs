@@ -18,6 +18,18 @@
 //! | resets.rs | platforms back to their first-start state | `ResetStore` |
 //! | fixtures.rs | an account's records out and back in with their IDs | `FixtureStore` |
 
+/// The platform `$1`'s default team, as a sub-select: the one the platform
+/// records or, for a platform that records none (a row from an older
+/// fixture), the oldest. A macro so that statements can `concat!` it.
+macro_rules! default_team {
+    () => {
+        "(SELECT team_id FROM teams WHERE platform_id = $1
+            ORDER BY CASE WHEN team_id = (SELECT default_team_id FROM platforms WHERE platform_id = $1) THEN 0 ELSE 1 END,
+                created_at, team_id
+            LIMIT 1)"
+    };
+}
+
 mod accounts;
 mod applications;
 mod approvals;

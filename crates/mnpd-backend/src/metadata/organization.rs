@@ -237,7 +237,7 @@ impl OrganizationStore for SqlStore {
 
     async fn create_team(&self, t: &Team, admin_role: i64) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        insert_team_row((&mut tx).into(), t).await?;
+        insert_team_row(&self.db, &mut tx, t).await?;
         if let Some(admin) = &t.admin_user_id {
             put_member(&mut tx, &t.team_id, admin, admin_role, t.created_at).await?;
         }
@@ -293,12 +293,13 @@ impl OrganizationStore for SqlStore {
         let Some(before) = before.as_ref().map(team) else {
             return Ok(false);
         };
-        sql("UPDATE teams SET name = $1, admin_user_id = $2 WHERE team_id = $3")
+        let renamed = sql("UPDATE teams SET name = $1, admin_user_id = $2 WHERE team_id = $3")
             .bind(&t.name)
             .bind(t.admin_user_id.as_deref())
             .bind(&t.team_id)
             .execute(&mut tx)
-            .await?;
+            .await;
+        on_conflict(renamed, |_| conflict("name"))?;
         if before.admin_user_id != t.admin_user_id {
             let now = before.created_at.max(0);
             if let Some(former) = &before.admin_user_id {

@@ -22,15 +22,20 @@ const RECORDS_OF_PLATFORM: &[&str] = &[
     "DELETE FROM applications WHERE platform_id = $1",
     // Memberships of the teams about to go, then users that are nobody's
     // admin and not the platform's super admin.
-    "DELETE FROM team_members WHERE team_id IN (SELECT team_id FROM teams WHERE platform_id = $1 AND team_id <> (
-        SELECT team_id FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1))",
+    concat!(
+        "DELETE FROM team_members WHERE team_id IN (SELECT team_id FROM teams WHERE platform_id = $1 AND team_id <> ",
+        default_team!(),
+        ")"
+    ),
     "DELETE FROM team_members WHERE user_id IN (SELECT user_id FROM users WHERE platform_id = $1 AND account_type <> 1
         AND user_id NOT IN (SELECT admin_user_id FROM teams WHERE platform_id = $1 AND admin_user_id IS NOT NULL))",
     "DELETE FROM users WHERE platform_id = $1 AND account_type <> 1
         AND user_id NOT IN (SELECT admin_user_id FROM teams WHERE platform_id = $1 AND admin_user_id IS NOT NULL)",
     "DELETE FROM global_domains WHERE platform_id = $1",
-    "DELETE FROM teams WHERE platform_id = $1 AND team_id <> (
-        SELECT team_id FROM teams WHERE platform_id = $1 ORDER BY created_at, team_id LIMIT 1)",
+    concat!(
+        "DELETE FROM teams WHERE platform_id = $1 AND team_id <> ",
+        default_team!()
+    ),
 ];
 
 /// Deletes, in `tx`, what the API gathered on the platform (its mini

@@ -238,6 +238,8 @@ pub(crate) enum Unique {
     OpenApproval,
     /// A user's account on its platform.
     UserAccount,
+    /// A team's name on its platform.
+    TeamName,
 }
 
 /// A transaction on the writer. Dropped without `commit`, it is rolled

@@ -77,6 +77,7 @@ pub(crate) fn violates(detail: &str, unique: Unique) -> bool {
             Unique::ApplicationName => "applications_name_unique",
             Unique::OpenApproval => "approvals_one_open",
             Unique::UserAccount => "users_account_unique",
+            Unique::TeamName => "teams_name_unique",
         }
 }
 

@@ -76,6 +76,7 @@ pub(crate) fn violates(detail: &str, unique: Unique) -> bool {
         Unique::ApplicationName => "applications.name",
         Unique::OpenApproval => "approvals.mnp_id",
         Unique::UserAccount => "users.account",
+        Unique::TeamName => "teams.name",
     })
 }
 

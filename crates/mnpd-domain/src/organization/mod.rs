@@ -22,7 +22,7 @@ pub mod roles;
 mod teams;
 mod users;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -33,7 +33,7 @@ use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
 use crate::secret::{self, SecretCipher};
-use crate::store::{AccountStore, Has, OrganizationStore};
+use crate::store::{AccountStore, ApplicationStore, Has, OrganizationStore};
 use roles::{Role, APPLICATION_TEAM, MINI_PROGRAM_TEAM, OPERATIONS_TEAM};
 
 pub use crate::store::{MemberQuery, TeamQuery, UserQuery};
@@ -112,6 +112,8 @@ pub struct TeamView {
     pub bound_team_count: i64,
     /// For a mini program team: its application team's name.
     pub related_team_name: String,
+    /// DescribeTeam only: the host application the team works for.
+    pub application_name: String,
 }
 
 /// Who signed in, and what they may do.
@@ -119,12 +121,17 @@ pub struct TeamView {
 pub struct SignedIn {
     pub user: User,
     pub memberships: Vec<Membership>,
+    /// Everything the user may do somewhere: what the console shows.
     pub permissions: BTreeSet<&'static str>,
+    /// What the user may do in each of their teams: what a change to a
+    /// team's mini program, application or members is checked against.
+    pub team_permissions: BTreeMap<String, BTreeSet<&'static str>>,
 }
 
 pub struct Organization {
     accounts: Arc<dyn AccountStore>,
     org: Arc<dyn OrganizationStore>,
+    applications: Arc<dyn ApplicationStore>,
     clock: Arc<dyn Clock>,
     /// Seals preset keys' private halves, when configured.
     cipher: Option<SecretCipher>,
@@ -133,11 +140,12 @@ pub struct Organization {
 impl Organization {
     pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
     where
-        S: Has<dyn AccountStore> + Has<dyn OrganizationStore> + ?Sized,
+        S: Has<dyn AccountStore> + Has<dyn OrganizationStore> + Has<dyn ApplicationStore> + ?Sized,
     {
         Organization {
             accounts: Has::share(&store),
             org: Has::share(&store),
+            applications: Has::share(&store),
             clock,
             cipher: None,
         }
@@ -247,22 +255,26 @@ impl Organization {
     /// console session asks at each request, so role changes apply at once).
     pub async fn signed_in(&self, user: User) -> Result<SignedIn, DomainError> {
         let memberships = self.org.memberships_of(&user.user_id).await?;
-        let mut permissions: BTreeSet<&'static str> = memberships
-            .iter()
-            .filter_map(|m| roles::role(m.role_id))
-            .flat_map(|r| r.permissions.iter().copied())
-            .collect();
-        // The admin of a combined team is the admin of each of its types.
-        for m in memberships.iter().filter(|m| m.is_admin) {
-            if let Some(team) = self.accounts.get_team(&m.team_id).await? {
-                for r in roles::ROLES
-                    .iter()
-                    .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
-                {
-                    permissions.extend(r.permissions.iter().copied());
+        let mut team_permissions: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+        for m in &memberships {
+            let held = team_permissions.entry(m.team_id.clone()).or_default();
+            if let Some(r) = roles::role(m.role_id) {
+                held.extend(r.permissions.iter().copied());
+            }
+            // The admin of a combined team is the admin of each of its types.
+            if m.is_admin {
+                if let Some(team) = self.accounts.get_team(&m.team_id).await? {
+                    for r in roles::ROLES
+                        .iter()
+                        .filter(|r| r.is_admin && team.role_types.contains(&r.team_type))
+                    {
+                        held.extend(r.permissions.iter().copied());
+                    }
                 }
             }
         }
+        let mut permissions: BTreeSet<&'static str> =
+            team_permissions.values().flatten().copied().collect();
         if user.account_type == SUPER_ADMIN || user.account_type == PLATFORM_ADMIN {
             permissions.insert(roles::permission::PLATFORM_TEAMS);
             permissions.insert(roles::permission::PLATFORM_USERS);
@@ -271,6 +283,7 @@ impl Organization {
             user,
             memberships,
             permissions,
+            team_permissions,
         })
     }
 

@@ -5,7 +5,7 @@
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::{check_keyword, check_page, matches_nothing, owned_platform};
-use crate::store::StoreError;
+use crate::store::{ApplicationQuery, StoreError};
 
 use super::*;
 
@@ -71,6 +71,10 @@ impl Organization {
             };
             match self.org.create_team(&team, admin_role).await {
                 Ok(()) => return Ok(team),
+                // Another team took the name since the check above.
+                Err(StoreError::Conflict(what)) if what == "name" => {
+                    return Err(DomainError::TeamNameTaken(team.name))
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -88,7 +92,38 @@ impl Organization {
         team_id: &str,
     ) -> Result<TeamView, DomainError> {
         let team = self.owned_team(caller, platform_id, team_id).await?;
-        self.view(team).await
+        let mut view = self.view(team).await?;
+        view.application_name = self.application_name(&view.team).await?;
+        Ok(view)
+    }
+
+    /// The host application a team works for: an application team's own,
+    /// or, for a mini program team, that of the application team it is
+    /// bound to; the newest when it has several, empty when none.
+    async fn application_name(&self, team: &Team) -> Result<String, DomainError> {
+        let app_team = if team.role_types.contains(&APPLICATION_TEAM) {
+            Some(team.team_id.clone())
+        } else {
+            team.related_team_id.clone()
+        };
+        let Some(app_team) = app_team else {
+            return Ok(String::new());
+        };
+        let (_, first) = self
+            .applications
+            .list_applications(&ApplicationQuery {
+                platform_id: team.platform_id.clone(),
+                team_id: Some(app_team),
+                offset: 0,
+                limit: 1,
+                ..ApplicationQuery::default()
+            })
+            .await?;
+        Ok(first
+            .into_iter()
+            .next()
+            .map(|a| a.application.name)
+            .unwrap_or_default())
     }
 
     async fn view(&self, team: Team) -> Result<TeamView, DomainError> {
@@ -106,6 +141,7 @@ impl Organization {
             None => String::new(),
         };
         Ok(TeamView {
+            application_name: String::new(),
             member_count: self.org.member_count(&team.team_id).await?,
             bound_team_count: self.org.related_team_count(&team.team_id).await?,
             admin,
@@ -180,10 +216,14 @@ impl Organization {
         }
         let admin_role = roles::admin_role(&team.role_types).role_id;
         let former = roles::former_admin_role(&team.role_types).role_id;
-        if self.org.update_team(&team, admin_role, former).await? {
-            Ok(())
-        } else {
-            Err(DomainError::InvalidTeamId(team_id.to_string()))
+        match self.org.update_team(&team, admin_role, former).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DomainError::InvalidTeamId(team_id.to_string())),
+            // Another team took the name since the check above.
+            Err(StoreError::Conflict(what)) if what == "name" => {
+                Err(DomainError::TeamNameTaken(team.name))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -50,7 +50,7 @@ pub fn describe(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 // Registration links are not offered: teams are made by
                 // CreateTeam.
                 register_link: Some(String::new()),
-                application_name: Some(String::new()),
+                application_name: Some(v.application_name),
                 team_name: Some(v.team.name),
             }),
             request_id: None,
