@@ -261,6 +261,8 @@ def test_team_domains(server, tenant):
     assert second["TotalCount"] == 2 and [t["TeamId"] for t in second["DataList"]] == ids[1:]
     found = tenant.call("DescribeDomainTeamList", Offset=0, Limit=10, Keyword="TEAM-TWO")["Data"]
     assert [t["TeamName"] for t in found["DataList"]] == ["domains-team-two"]
+    # Teams the operator made name `admin` as their creator.
+    assert {t["CreateUser"] for t in both["DataList"]} == {"admin"}
 
     page = tenant.call("DescribeTeamDomainList", TeamId=tenant.team_id, Offset=0, Limit=2)["Data"]
     assert page["TotalCount"] == 3 and len(page["DataList"]) == 2
@@ -339,3 +341,51 @@ def test_isolation(tenant, other):
     assert [r["Status"] for r in rows["DataList"]] == [1]
     assert [d["DomainURL"] for d in tenant.call("DescribeGlobalDomainList", Offset=0, Limit=5)[
         "Data"]["DataList"]] == ["iso-white.example.com"]
+
+
+def test_team_types_creators_and_members(server, tenant):
+    """DescribeTeamDomainList answers for mini program teams only; a team
+    made with CreateTeam names its creator; a console user sees a team's
+    domains as a member of it (or of an operations team), not otherwise."""
+    import test_console_sessions as console  # the console page's client
+    from test_organization import Org
+
+    org = Org(tenant.api)
+    app_team = org.create_team([2])
+    ops_team = org.create_team([3])
+    mnp_team = org.create_team([1], RelatedTeamId=app_team)
+    listed = tenant.call("DescribeDomainTeamList", Offset=0, Limit=10)["Data"]["DataList"]
+    creators = {t["TeamId"]: t["CreateUser"] for t in listed}
+    # CreateTeam by an API key: the key's SecretId, as every record shows it.
+    secret_id = tenant.api.client.credential.secretId
+    assert creators[app_team] == creators[ops_team] == creators[mnp_team] == secret_id
+    assert creators[tenant.team_id] == "admin"
+    for team, kind in [(app_team, "host application team"), (ops_team, "operations team")]:
+        tenant.fails("InvalidParameterValue.TeamTypeMismatch", "DescribeTeamDomainList", kind,
+                     TeamId=team, Offset=0, Limit=5)
+    mnp = tenant.api.create_mnp(TeamId=mnp_team)
+    tenant.call("CreateDomain", MNPId=mnp, Domain=[
+        {"DomainType": 1, "DomainUrlList": ["https://members.example.com"]}])
+    rows = tenant.call("DescribeTeamDomainList", TeamId=mnp_team, Offset=0, Limit=5)["Data"]
+    assert [r["DomainUrl"] for r in rows["DataList"]] == ["https://members.example.com"]
+
+    # A developer of the default team, signed in to the console.
+    _, account, clear = console.make_user(tenant.api, console.MNP_DEVELOPER, tenant.team_id)
+    page = console.Console(server)
+    assert page.sign_in(account, clear).status_code == 200
+    params = {"PlatformId": tenant.platform_id, "Offset": 0, "Limit": 5}
+    out = page.call("DescribeTeamDomainList", {**params, "TeamId": mnp_team})
+    assert out["Error"]["Code"] == "InvalidParameterValue.UserTeamRelationNotExist", out
+    assert mnp_team in out["Error"]["Message"]
+    assert "Error" not in page.call("DescribeTeamDomainList", {**params, "TeamId": tenant.team_id})
+    # An operator (operations team) sees every team's domains.
+    _, op_account, op_clear = console.make_user(tenant.api, 20076, ops_team)
+    operator = console.Console(server)
+    assert operator.sign_in(op_account, op_clear).status_code == 200
+    seen = operator.call("DescribeTeamDomainList", {**params, "TeamId": mnp_team})
+    assert seen["Data"]["TotalCount"] == 1, seen
+    domain_id = seen["Data"]["DataList"][0]["DomainId"]
+    assert "Error" not in operator.call("DisableTeamDomain", {"PlatformId": tenant.platform_id,
+                                                              "DomainId": domain_id})
+    rows = tenant.call("DescribeTeamDomainList", TeamId=mnp_team, Offset=0, Limit=5)["Data"]
+    assert rows["DataList"][0]["Status"] == 2

@@ -156,6 +156,8 @@ pub(crate) fn app(id: &str, name: &str, team: &Team, at: i64) -> Application {
         remark: String::new(),
         android_app_key: "com.example.app".into(),
         ios_app_key: String::new(),
+        android_app_url: "https://apps.example.com/android".into(),
+        ios_app_url: String::new(),
         application_type: 1,
         create_user: "alice".into(),
         created_at: at,
@@ -1015,6 +1017,8 @@ pub async fn applications_are_unique_per_platform_listed_and_updated(s: Store) {
     );
     changed.name = "Shop 2".into();
     changed.ios_app_key = "com.example.ios".into();
+    changed.ios_app_url = "https://apps.example.com/ios".into();
+    changed.android_app_url = String::new();
     changed.remark = "r".into();
     changed.updated_at = 99;
     changed.update_user = "bob".into();
@@ -2536,6 +2540,15 @@ pub async fn domains_are_checked_against_the_lists_in_the_writing_transaction(s:
     );
     let before = s.mini_program_domains(mnp).await.unwrap();
     let a_id = before[0].domain_id;
+    assert_eq!(
+        s.domain_team(&p.platform_id, a_id).await.unwrap(),
+        Some(t.team_id.clone())
+    );
+    assert_eq!(s.domain_team(OTHER_PLATFORM, a_id).await.unwrap(), None);
+    assert_eq!(
+        s.domain_team(&p.platform_id, a_id + 1000).await.unwrap(),
+        None
+    );
     assert!(s.set_domain_status(&p.platform_id, a_id, 2).await.unwrap());
     assert!(!s.set_domain_status(OTHER_PLATFORM, a_id, 2).await.unwrap());
     // Replacing keeps a remaining entry's id and status, drops the rest.

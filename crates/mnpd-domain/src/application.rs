@@ -7,9 +7,13 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
+use crate::host_config::{self, ConfigFile, Material};
 use crate::ids;
 use crate::mini_program::{check_page, owned_platform};
-use crate::store::{AccountStore, ApplicationStore, Has, MiniProgramStore, StoreError};
+use crate::shared_key::SharedKey;
+use crate::store::{
+    AccountStore, ApplicationStore, Has, MiniProgramStore, SettingStore, StoreError,
+};
 
 /// The filter and page a list request asks for; handlers build it.
 pub use crate::store::ApplicationQuery;
@@ -55,19 +59,101 @@ pub struct Applications {
     accounts: Arc<dyn AccountStore>,
     applications: Arc<dyn ApplicationStore>,
     mini_programs: Arc<dyn MiniProgramStore>,
+    /// Where the deployment's host SDK secret is kept.
+    server_settings: Arc<dyn SettingStore>,
     clock: Arc<dyn Clock>,
+    /// The base URL hosts reach this deployment at (configuration files).
+    public_url: String,
+    host_master: SharedKey,
 }
 
 impl Applications {
     pub fn new<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Self
     where
-        S: Has<dyn AccountStore> + Has<dyn ApplicationStore> + Has<dyn MiniProgramStore> + ?Sized,
+        S: Has<dyn AccountStore>
+            + Has<dyn ApplicationStore>
+            + Has<dyn MiniProgramStore>
+            + Has<dyn SettingStore>
+            + ?Sized,
     {
         Applications {
             accounts: Has::share(&store),
             applications: Has::share(&store),
             mini_programs: Has::share(&store),
+            server_settings: Has::share(&store),
             clock,
+            public_url: String::new(),
+            host_master: SharedKey::new(host_config::MASTER_SETTING),
+        }
+    }
+
+    /// The public base URL written into configuration files.
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        self.public_url = public_url.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The platform's host SDK key (what `mnpd admin platform host-key`
+    /// prints for the operator to build into the host SDK).
+    pub async fn host_sdk_key(&self, platform_id: &str) -> Result<[u8; 32], DomainError> {
+        let master = self.host_master.get(self.server_settings.as_ref()).await?;
+        Ok(host_config::platform_key(master, platform_id))
+    }
+
+    /// DescribeApplicationConfig / DescribeApplicationConfigFile: the
+    /// configuration file of the application for `app_type`.
+    pub async fn config_file(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+        app_type: i64,
+    ) -> Result<ConfigFile, DomainError> {
+        let app = self.owned(caller, platform_id, application_id).await?;
+        let package_name = host_config::package_name_for(&app, app_type)?;
+        let material = Material {
+            platform_id: app.platform_id.clone(),
+            application_id: app.application_id.clone(),
+            app_type,
+            android_app_key: app.android_app_key.clone(),
+            ios_app_key: app.ios_app_key.clone(),
+            api_endpoint: format!("{}/", self.public_url),
+            package_endpoint: format!("{}/packages/", self.public_url),
+            package_signing_keys: Vec::new(),
+            issued_at: self.clock.now().unix_timestamp(),
+        };
+        let key = self.host_sdk_key(&app.platform_id).await?;
+        Ok(host_config::seal(
+            &key,
+            app_type,
+            &material,
+            package_name,
+            &app.number.to_string(),
+        ))
+    }
+
+    /// ModifyApplicationAppUrl: where users get the app. One left out keeps
+    /// its value; one sent empty clears it.
+    pub async fn modify_app_urls(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        application_id: &str,
+        android_app_url: Option<&str>,
+        ios_app_url: Option<&str>,
+    ) -> Result<(), DomainError> {
+        let mut app = self.owned(caller, platform_id, application_id).await?;
+        if let Some(u) = android_app_url {
+            app.android_app_url = http_url("AndroidAppURL", u, false)?;
+        }
+        if let Some(u) = ios_app_url {
+            app.ios_app_url = http_url("IOSAppURL", u, false)?;
+        }
+        app.update_user = caller.user();
+        app.updated_at = self.clock.now().unix_timestamp();
+        match self.applications.update_application(&app).await? {
+            true => Ok(()),
+            false => Err(DomainError::InvalidApplicationId(app.application_id)),
         }
     }
 
@@ -123,6 +209,8 @@ impl Applications {
                 remark: remark.clone(),
                 android_app_key: android_app_key.clone(),
                 ios_app_key: ios_app_key.clone(),
+                android_app_url: String::new(),
+                ios_app_url: String::new(),
                 application_type: new.application_type,
                 create_user: caller.user(),
                 created_at: now,
@@ -371,30 +459,42 @@ fn remark(value: &str) -> Result<String, DomainError> {
 }
 
 fn logo(value: &str) -> Result<String, DomainError> {
-    let logo = value.trim();
-    let example = "send the http(s) URL of the logo image, e.g. https://example.com/logo.png";
-    if logo.is_empty() {
+    http_url("Logo", value, true)
+}
+
+/// An http(s) URL of at most `MAX_LOGO_CHARS` characters; empty only when
+/// not `required`.
+fn http_url(field: &str, value: &str, required: bool) -> Result<String, DomainError> {
+    let url = value.trim();
+    let example = match field {
+        "Logo" => "send the http(s) URL of the logo image, e.g. https://example.com/logo.png",
+        _ => "send the http(s) URL where users get the app, e.g. https://apps.example.com/host, or an empty string to clear it",
+    };
+    if url.is_empty() {
+        if required {
+            return Err(DomainError::InvalidValue(format!(
+                "{field} is empty; {example}"
+            )));
+        }
+        return Ok(String::new());
+    }
+    if url.chars().count() > MAX_LOGO_CHARS {
         return Err(DomainError::InvalidValue(format!(
-            "Logo is empty; {example}"
+            "{field} is longer than {MAX_LOGO_CHARS} characters; send a shorter URL"
         )));
     }
-    if logo.chars().count() > MAX_LOGO_CHARS {
-        return Err(DomainError::InvalidValue(format!(
-            "Logo is longer than {MAX_LOGO_CHARS} characters; send a shorter URL"
-        )));
-    }
-    let lower = logo.to_ascii_lowercase();
+    let lower = url.to_ascii_lowercase();
     let rest = lower
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"));
     match rest {
         Some(r)
-            if !r.is_empty() && !r.starts_with('/') && !logo.chars().any(char::is_whitespace) =>
+            if !r.is_empty() && !r.starts_with('/') && !url.chars().any(char::is_whitespace) =>
         {
-            Ok(logo.to_string())
+            Ok(url.to_string())
         }
         _ => Err(DomainError::InvalidValue(format!(
-            "Logo `{logo}` is not an http(s) URL; {example}"
+            "{field} `{url}` is not an http(s) URL; {example}"
         ))),
     }
 }

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::{check_keyword, check_page, matches_nothing, owned_platform};
+use crate::organization::roles;
 use crate::server_domain::{
     covered_by, host_of, normalise_host, normalise_url, DomainKind, ListKind,
 };
@@ -22,6 +23,11 @@ pub use crate::store::GlobalDomainQuery as GlobalQuery;
 /// `Status` of a mini program's domain.
 pub const ENABLED: i64 = 1;
 pub const DISABLED: i64 = 2;
+/// `AccountType` of super and platform admins, who act on every team.
+const PLATFORM_ADMIN_TYPES: [i64; 2] = [
+    crate::organization::SUPER_ADMIN,
+    crate::organization::PLATFORM_ADMIN,
+];
 /// Entries one request may carry.
 pub const MAX_ENTRIES_PER_REQUEST: usize = 1000;
 
@@ -211,14 +217,59 @@ impl Domains {
     ) -> Result<(i64, Vec<TeamDomain>), DomainError> {
         owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
         check_page(offset, limit)?;
-        match self.accounts.get_team(team_id).await? {
-            Some(t) if t.platform_id == platform_id => {}
+        let team = match self.accounts.get_team(team_id).await? {
+            Some(t) if t.platform_id == platform_id => t,
             _ => return Err(DomainError::InvalidTeamId(team_id.to_string())),
+        };
+        // Only mini program teams hold mini programs, hence domains.
+        if !team.role_types.contains(&roles::MINI_PROGRAM_TEAM) {
+            let kind = if team.role_types.contains(&roles::OPERATIONS_TEAM) {
+                "an operations team"
+            } else {
+                "a host application team"
+            };
+            return Err(DomainError::TeamTypeMismatch(format!(
+                "team `{team_id}` is {kind}, which holds no mini programs and so no domains; send the TeamId of a mini program team (DescribeSimpleTeamList with TeamRoleTypeList [1])"
+            )));
         }
+        self.check_team_member(caller, platform_id, team_id).await?;
         Ok(self
             .domains
             .team_domains(platform_id, team_id, offset, limit)
             .await?)
+    }
+
+    /// A console user acts on a team's domains as a member of the team, as
+    /// an operations member (who looks after every team's domains) or as a
+    /// super or platform admin; API keys act for the whole account.
+    async fn check_team_member(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        team_id: &str,
+    ) -> Result<(), DomainError> {
+        let Actor::User { user_id, account } = &caller.actor else {
+            return Ok(());
+        };
+        if let Some(user) = self.teams.get_user(platform_id, user_id).await? {
+            if PLATFORM_ADMIN_TYPES.contains(&user.account_type) {
+                return Ok(());
+            }
+        }
+        let memberships = self.teams.memberships_of(user_id).await?;
+        let operations = |m: &Membership| {
+            roles::role(m.role_id)
+                .is_some_and(|r| r.permissions.contains(&roles::permission::OPERATIONS))
+        };
+        if memberships
+            .iter()
+            .any(|m| m.team_id == team_id || operations(m))
+        {
+            return Ok(());
+        }
+        Err(DomainError::UserNotInTeam(format!(
+            "user `{account}` is not a member of team `{team_id}`, so cannot see or change its mini programs' domains; ask the team's admin to add you (AddTeamMember), or an operations member or platform admin to act"
+        )))
     }
 
     /// DisableTeamDomain.
@@ -229,6 +280,14 @@ impl Domains {
         domain_id: i64,
     ) -> Result<(), DomainError> {
         owned_platform(self.accounts.as_ref(), caller, platform_id).await?;
+        let not_found = || DomainError::DomainNotFound(domain_id, "DescribeTeamDomainList");
+        let team_id = self
+            .domains
+            .domain_team(platform_id, domain_id)
+            .await?
+            .ok_or_else(not_found)?;
+        self.check_team_member(caller, platform_id, &team_id)
+            .await?;
         if self
             .domains
             .set_domain_status(platform_id, domain_id, DISABLED)
@@ -236,10 +295,7 @@ impl Domains {
         {
             Ok(())
         } else {
-            Err(DomainError::DomainNotFound(
-                domain_id,
-                "DescribeTeamDomainList",
-            ))
+            Err(not_found())
         }
     }
 

@@ -245,7 +245,7 @@ impl MiniProgramListing {
 
 /// A host application: the superapp that loads the platform's mini
 /// programs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Application {
     /// "app-" and 10 of [a-z0-9].
     pub application_id: String,
@@ -261,6 +261,9 @@ pub struct Application {
     /// Package names; empty when not configured.
     pub android_app_key: String,
     pub ios_app_key: String,
+    /// Where users get the app (ModifyApplicationAppUrl); empty when not set.
+    pub android_app_url: String,
+    pub ios_app_url: String,
     /// 1 test, 2 formal.
     pub application_type: i64,
     pub create_user: String,

@@ -57,6 +57,8 @@ pub enum DomainError {
     InvalidApplicationTeamId(String),
     #[error("{0}")]
     InvalidAppPackageName(String),
+    #[error("{0}")]
+    AppPackageNameNotConfig(String),
     #[error("ApplicationId `{0}` is not a host application of this platform; send an ApplicationId returned by CreateApplication or listed by DescribeApplicationList")]
     InvalidApplicationId(String),
     #[error("host application `{0}` is part of a mini program version approval, so it cannot be deleted; it stays as long as an approval refers to it")]

@@ -14,6 +14,7 @@ pub mod domains;
 pub mod entity;
 pub mod error;
 pub mod fixture;
+pub mod host_config;
 pub mod ids;
 pub mod mini_program;
 pub mod organization;

@@ -573,6 +573,9 @@ pub trait DomainStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<TeamDomain>)>;
+    /// The team of the mini program a domain of the platform belongs to;
+    /// None when the platform has no such domain.
+    async fn domain_team(&self, platform_id: &str, domain_id: i64) -> StoreResult<Option<String>>;
     /// Sets the status of a domain of a mini program of the platform; false
     /// when there is none.
     async fn set_domain_status(

@@ -223,6 +223,7 @@ pub fn domain_code(e: &DomainError) -> ErrorCode {
         DomainError::InvalidAppPackageName(_) => {
             C::InvalidParameterValueInvalidAppPackageNameLayout
         }
+        DomainError::AppPackageNameNotConfig(_) => C::InvalidParameterValueAppPackageNameNotConfig,
         DomainError::InvalidApplicationId(_) => C::InvalidParameterValueInvalidApplicationId,
         DomainError::ApplicationInUse(_) => C::FailedOperationAppAlreadyBindMiniProgram,
         DomainError::InvalidMnpVersionId(_) => C::InvalidParameterValueInvalidMNPVersionId,

@@ -151,7 +151,8 @@ impl AppState {
         AppState {
             accounts: Accounts::new(store.clone()),
             mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
-            applications: Applications::new(store.clone(), clock.clone()),
+            applications: Applications::new(store.clone(), clock.clone())
+                .with_public_url(&public_url),
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),

@@ -140,7 +140,7 @@ async fn common_errors() {
             "InvalidAction",
         ),
         (
-            h.call("DescribeApplicationConfigFile", json!({})).await,
+            h.call("DescribeMNPPrivacy", json!({})).await,
             "UnsupportedOperation",
         ),
         (

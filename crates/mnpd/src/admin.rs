@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use mnpd_domain::admin::Admin;
+use mnpd_domain::application::Applications;
 use mnpd_domain::clock::SystemClock;
 use mnpd_domain::organization::{password, Organization};
 use serde_json::json;
@@ -166,6 +167,25 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("\n");
             emit(j, json!(rows), text);
+        }
+        DataCommand::Platform(PlatformCommand::HostKey { platform_id }) => {
+            if !admin
+                .list_platforms()
+                .await?
+                .iter()
+                .any(|p| p.platform_id == platform_id)
+            {
+                anyhow::bail!("no platform `{platform_id}`; `mnpd admin platform list` shows them");
+            }
+            let applications = Applications::new(metadata.store(), Arc::new(SystemClock));
+            let key = applications.host_sdk_key(&platform_id).await?;
+            let key_hex = hex::encode(key);
+            let key_id = mnpd_domain::host_config::key_id(&key);
+            emit(
+                j,
+                json!({"PlatformId": platform_id, "HostSdkKey": key_hex, "KeyId": key_id}),
+                format!("PlatformId {platform_id}\nHostSdkKey {key_hex}\nKeyId      {key_id}"),
+            );
         }
         DataCommand::Migrate => {
             // Opening the store applied every migration.

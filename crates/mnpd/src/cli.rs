@@ -282,6 +282,13 @@ pub enum PlatformCommand {
         expires_at: Option<String>,
     },
     List,
+    /// The platform's host SDK key: build it into the platform's host SDK,
+    /// which opens the `material` of configuration files with it
+    /// (docs/host-apps.md). Secret: give it to host SDK builders only.
+    HostKey {
+        #[arg(long)]
+        platform_id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -19,6 +19,8 @@ fn application(r: &Row) -> Application {
         remark: r.get("remark"),
         android_app_key: r.get("android_app_key"),
         ios_app_key: r.get("ios_app_key"),
+        android_app_url: r.get("android_app_url"),
+        ios_app_url: r.get("ios_app_url"),
         application_type: r.get("application_type"),
         create_user: r.get("create_user"),
         created_at: r.get("created_at"),
@@ -50,8 +52,8 @@ const LISTING_FILTER: &str = "a.platform_id = $1
 impl ApplicationStore for SqlStore {
     async fn insert_application(&self, app: &Application) -> StoreResult<i64> {
         let inserted = sql(
-            "INSERT INTO applications (application_id, platform_id, team_id, name, logo, intro, remark, android_app_key, ios_app_key, application_type, create_user, created_at, update_user, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING number",
+            "INSERT INTO applications (application_id, platform_id, team_id, name, logo, intro, remark, android_app_key, ios_app_key, application_type, create_user, created_at, update_user, updated_at, android_app_url, ios_app_url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING number",
         )
         .bind(&app.application_id)
         .bind(&app.platform_id)
@@ -67,6 +69,8 @@ impl ApplicationStore for SqlStore {
         .bind(app.created_at)
         .bind(&app.update_user)
         .bind(app.updated_at)
+        .bind(&app.android_app_url)
+        .bind(&app.ios_app_url)
         .fetch_one(self.db.write())
         .await;
         let row = on_conflict(inserted, |detail| {
@@ -143,7 +147,8 @@ impl ApplicationStore for SqlStore {
 
     async fn update_application(&self, app: &Application) -> StoreResult<bool> {
         let updated = sql(
-            "UPDATE applications SET name = $1, logo = $2, intro = $3, remark = $4, android_app_key = $5, ios_app_key = $6, update_user = $7, updated_at = $8
+            "UPDATE applications SET name = $1, logo = $2, intro = $3, remark = $4, android_app_key = $5, ios_app_key = $6, update_user = $7, updated_at = $8,
+             android_app_url = $11, ios_app_url = $12
              WHERE platform_id = $9 AND application_id = $10",
         )
         .bind(&app.name)
@@ -156,6 +161,8 @@ impl ApplicationStore for SqlStore {
         .bind(app.updated_at)
         .bind(&app.platform_id)
         .bind(&app.application_id)
+        .bind(&app.android_app_url)
+        .bind(&app.ios_app_url)
         .execute(self.db.write())
         .await;
         Ok(on_conflict(updated, |_| conflict("name"))? > 0)

@@ -206,6 +206,18 @@ impl DomainStore for SqlStore {
         ))
     }
 
+    async fn domain_team(&self, platform_id: &str, domain_id: i64) -> StoreResult<Option<String>> {
+        Ok(sql(
+            "SELECT m.team_id FROM mnp_domains d JOIN mini_programs m ON m.mnp_id = d.mnp_id
+             WHERE d.platform_id = $1 AND d.domain_id = $2",
+        )
+        .bind(platform_id)
+        .bind(domain_id)
+        .fetch_optional(self.db.read())
+        .await?
+        .map(|r| r.get("team_id")))
+    }
+
     async fn set_domain_status(
         &self,
         platform_id: &str,

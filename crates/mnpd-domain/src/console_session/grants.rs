@@ -44,6 +44,8 @@ pub fn required(action: &str) -> Option<&'static str> {
         | "DeleteApplication"
         | "ModifyApplicationAppKey"
         | "ModifyApplicationAppUrl" => p::APP_MANAGE,
+        // The file carries what the host SDK needs: integrators only.
+        "DescribeApplicationConfig" | "DescribeApplicationConfigFile" => p::APP_INTEGRATE,
         "CreateApplicationSensitiveAPI"
         | "DeleteApplicationSensitiveAPI"
         | "EnableApplicationSensitiveAPI"

@@ -1,5 +1,7 @@
 //! CreateApplication, DescribeApplicationList, DescribeApplication,
-//! ModifyApplication, DeleteApplication.
+//! ModifyApplication, DeleteApplication, ModifyApplicationAppKey,
+//! ModifyApplicationAppUrl, DescribeSimpleApplicationInfoList, and the
+//! configuration file (DescribeApplicationConfig, ...ConfigFile).
 
 use mnpd_api::model::*;
 use mnpd_api::params::decode;
@@ -86,8 +88,8 @@ fn list_item(l: ApplicationListing) -> ApplicationInfo {
         update_user: Some(a.update_user),
         update_time: Some(a.updated_at.to_string()),
         intro: Some(a.intro),
-        ios_app_url: Some(String::new()),
-        android_app_url: Some(String::new()),
+        ios_app_url: Some(a.ios_app_url),
+        android_app_url: Some(a.android_app_url),
         team_id: Some(a.team_id),
         team_name: Some(l.team_name),
         sensitive_api_count: Some(0),
@@ -122,8 +124,8 @@ pub fn detail(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 bind_mnp_count: Some(0),
                 bind_mnp_list: Some(Vec::new()),
                 intro: Some(a.intro),
-                android_app_url: Some(String::new()),
-                ios_app_url: Some(String::new()),
+                android_app_url: Some(a.android_app_url),
+                ios_app_url: Some(a.ios_app_url),
                 team_id: Some(a.team_id),
                 team_name: Some(l.team_name),
                 sensitive_api_count: Some(0),
@@ -225,6 +227,78 @@ pub fn simple_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
                         .collect(),
                 ),
             }),
+            request_id: None,
+        })
+    })
+}
+
+pub fn modify_app_url(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: ModifyApplicationAppUrlRequest = decode(call.action, call.params)?;
+        state
+            .applications
+            .modify_app_urls(
+                &call.caller,
+                &req.platform_id,
+                &req.application_id,
+                req.android_app_url.as_deref(),
+                req.ios_app_url.as_deref(),
+            )
+            .await?;
+        encode(&ModifyApplicationAppUrlResponse {
+            data: Some(BooleanInfo { result: Some(true) }),
+            request_id: None,
+        })
+    })
+}
+
+async fn file_of(
+    state: &AppState,
+    caller: &mnpd_domain::entity::Caller,
+    platform_id: &str,
+    application_id: &str,
+    app_type: i64,
+) -> Result<DownloadApplicationConfigResp, crate::errors::ApiError> {
+    let file = state
+        .applications
+        .config_file(caller, platform_id, application_id, app_type)
+        .await?;
+    Ok(DownloadApplicationConfigResp {
+        file: Some(file.to_base64()),
+    })
+}
+
+pub fn config(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DescribeApplicationConfigRequest = decode(call.action, call.params)?;
+        let data = file_of(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.application_id,
+            req.app_type,
+        )
+        .await?;
+        encode(&DescribeApplicationConfigResponse {
+            data: Some(data),
+            request_id: None,
+        })
+    })
+}
+
+pub fn config_file(state: &AppState, call: Call) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let req: DescribeApplicationConfigFileRequest = decode(call.action, call.params)?;
+        let data = file_of(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.application_id,
+            req.app_type,
+        )
+        .await?;
+        encode(&DescribeApplicationConfigFileResponse {
+            data: Some(data),
             request_id: None,
         })
     })

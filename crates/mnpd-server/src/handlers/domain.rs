@@ -143,9 +143,7 @@ pub fn teams(state: &AppState, call: Call) -> HandlerFuture<'_> {
                         .map(|t| DescribeDomainTeamListInfoResp {
                             team_id: Some(t.team_id),
                             team_name: Some(t.name),
-                            // Teams are made by the platform's operator
-                            // (`mnpd admin`), not by a user of the API.
-                            create_user: Some("admin".into()),
+                            create_user: Some(t.create_user),
                             create_time: Some(t.created_at.to_string()),
                         })
                         .collect(),

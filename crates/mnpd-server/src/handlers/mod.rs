@@ -58,6 +58,10 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DeleteApplication => application::delete,
         A::ModifyApplicationAppKey => application::modify_app_key,
         A::DescribeSimpleApplicationInfoList => application::simple_list,
+        A::ModifyApplicationAppUrl => application::modify_app_url,
+        // The configuration file: one file, two names.
+        A::DescribeApplicationConfig => application::config,
+        A::DescribeApplicationConfigFile => application::config_file,
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
         A::DescribeTempSecret4UploadFile2Cos => upload::temp_secret,
