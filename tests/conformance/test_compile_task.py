@@ -12,7 +12,6 @@ import json
 import os
 import time
 import urllib.parse
-import zipfile
 
 import pytest
 import requests
@@ -144,7 +143,7 @@ def decode_qr(png: bytes) -> str:
 # ---------------------------------------------------------------------------
 
 
-def test_two_subpackages_report_their_sizes(server, api, mnp_id, packages, spec):
+def test_two_subpackages_report_their_sizes(api, mnp_id, packages, spec):
     files = project({"packageA": filler(30_000), "packageB": filler(70_000)},
                     main_extra=filler(10_000))
     main, subs = sizes_of(files, ["packageA", "packageB"])
@@ -228,7 +227,7 @@ def test_over_20mb_in_all_is_refused(api, mnp_id, packages):
     assert data["PkgSize"] == sum(len(v) for v in files.values())
 
 
-def test_invalid_project_fails_as_create_version_does(api, mnp_id, packages, broken_packages):
+def test_invalid_project_fails_as_create_version_does(api, mnp_id, packages):
     files = project({"packageA": b""})
     del files["packageA/pages/p/p.wxml"]
     task = create(api, mnp_id, "1.0.0", packages.fresh_url(harness.zip_bytes(files)))["TaskId"]
