@@ -11,7 +11,8 @@ import harness
 from harness import expect_error, tc3_post
 
 IMPLEMENTED = {"CreateMNP", "DescribeMNPList", "DescribeMNPDetail", "CreateMNPVersion",
-               "DescribeMNPVersion"}
+               "DescribeMNPVersion", "CreateConsoleMNPVersionCompileTask",
+               "DescribeConsoleMNPVersionCompileTask"}
 
 
 def list_params(api):

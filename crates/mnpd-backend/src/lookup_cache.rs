@@ -249,6 +249,7 @@ mod tests {
             },
             created_at: 0,
             updated_at: 0,
+            compile: None,
         }
     }
 

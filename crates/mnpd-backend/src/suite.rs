@@ -32,6 +32,7 @@ macro_rules! store_suite {
             task_lifecycle_records_version_once,
             each_creator_has_a_latest_version,
             expired_lease_is_claimed_again,
+            compile_progress_is_kept_by_the_lease_holder_only,
             tasks_are_claimed_oldest_first,
             applications_are_unique_per_platform_listed_and_updated,
             deleting_an_application_is_refused_while_an_approval_refers_to_it,
@@ -191,6 +192,7 @@ fn pending(id: &str, mnp: &str, version: &str, at: i64) -> Task {
         create_user: who("alice"),
         created_at: at,
         updated_at: at,
+        compile: None,
     }
 }
 
@@ -854,6 +856,78 @@ pub async fn expired_lease_is_claimed_again(s: Store) {
         "finished tasks stay"
     );
     assert!(s.claim_task("w4", 10_000, 60).await.unwrap().is_none());
+}
+
+pub async fn compile_progress_is_kept_by_the_lease_holder_only(s: Store) {
+    use mnpd_domain::compile::{CompileState, PackageSizes, SubpackageSize};
+    let (_a, _p, t) = seed(&s).await;
+    s.insert_mini_program(&mini("mpaaaaaaaaaaaaaa", "Shop", &t, 1))
+        .await
+        .unwrap();
+    let version_task = pending("2024082016302500001", "mpaaaaaaaaaaaaaa", "1.0.0", 1);
+    s.insert_task_checked(&version_task, &accept_all)
+        .await
+        .unwrap();
+    let task = Task {
+        compile: Some(CompileState::queued(2)),
+        ..pending("2024082016302500002", "mpaaaaaaaaaaaaaa", "1.0.1", 2)
+    };
+    s.insert_task_checked(&task, &accept_all).await.unwrap();
+    let read = |id: &'static str| {
+        let s = s.clone();
+        async move { s.get_task(id).await.unwrap().unwrap() }
+    };
+    assert_eq!(read("2024082016302500001").await.compile, None);
+    assert_eq!(read("2024082016302500002").await.compile, task.compile);
+
+    let mut state = CompileState::queued(2);
+    state.push(5, "measured", "1 byte".into());
+    state.sizes = Some(PackageSizes {
+        total: 10,
+        main: 4,
+        subpackages: vec![SubpackageSize {
+            root: "pkgA".into(),
+            bytes: 6,
+        }],
+        entry_page: Some("pages/index/index".into()),
+    });
+    assert!(
+        !s.record_compile_progress(&task.task_id, "w", &state, 5)
+            .await
+            .unwrap(),
+        "a pending task is nobody's"
+    );
+    s.claim_task("w", 3, 60).await.unwrap().unwrap();
+    let claimed = s.claim_task("w", 3, 60).await.unwrap().unwrap();
+    assert_eq!(claimed.task_id, task.task_id);
+    assert!(!s
+        .record_compile_progress(&task.task_id, "other", &state, 5)
+        .await
+        .unwrap());
+    assert!(s
+        .record_compile_progress(&task.task_id, "w", &state, 5)
+        .await
+        .unwrap());
+    assert!(
+        !s.record_compile_progress(&version_task.task_id, "w", &state, 5)
+            .await
+            .unwrap(),
+        "a version task has no compile progress"
+    );
+    assert_eq!(
+        read("2024082016302500002").await.compile,
+        Some(state.clone())
+    );
+    assert!(s
+        .complete_task(&task.task_id, "w", &version_of(&task), 6)
+        .await
+        .unwrap()
+        .is_some());
+    let done = read("2024082016302500002").await;
+    assert_eq!(
+        (done.status, done.compile),
+        (TaskStatus::Succeeded, Some(state))
+    );
 }
 
 pub async fn tasks_are_claimed_oldest_first(s: Store) {

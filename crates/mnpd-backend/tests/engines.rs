@@ -489,6 +489,7 @@ async fn postgres_nodes_share_the_task_queue() {
                 },
                 created_at: i,
                 updated_at: i,
+                compile: None,
             };
             // Half through each node.
             let node = if i % 2 == 0 { &a } else { &b };

@@ -332,6 +332,9 @@ pub struct Task {
     pub create_user: Actor,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A compile task's progress and measured sizes; None for a
+    /// CreateMNPVersion task.
+    pub compile: Option<crate::compile::CompileState>,
 }
 
 /// A version as recorded when its task succeeds.

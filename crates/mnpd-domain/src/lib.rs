@@ -9,6 +9,7 @@ pub mod approval;
 pub mod category;
 pub mod clock;
 pub mod collect;
+pub mod compile;
 pub mod console_session;
 pub mod domains;
 pub mod entity;

@@ -304,6 +304,15 @@ pub trait TaskStore: Send + Sync {
         version: &NewVersion,
         now: i64,
     ) -> StoreResult<Option<i64>>;
+    /// Replaces a running compile task's progress and sizes, if `owner`
+    /// still holds it; false when it does not.
+    async fn record_compile_progress(
+        &self,
+        task_id: &str,
+        owner: &str,
+        state: &crate::compile::CompileState,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Marks the task failed with `msg` if `owner` still holds it.
     async fn fail_task(&self, task_id: &str, owner: &str, msg: &str, now: i64)
         -> StoreResult<bool>;

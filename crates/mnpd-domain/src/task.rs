@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
+use crate::compile::{self, CompileState};
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::store::{BlobStore, Has, TaskStore};
@@ -45,6 +46,14 @@ pub struct TaskRunner {
 }
 
 type ValidationJob = Box<dyn FnOnce() + Send>;
+
+/// What measuring a compile task's package found.
+enum Measured {
+    Fits,
+    /// The TaskMsg naming the package over its limit.
+    TooLarge(String),
+    LeaseLost,
+}
 
 /// Threads that validate packages: one per validation in flight, each kept
 /// for the next validation. A validation holds the names of a central
@@ -189,8 +198,31 @@ impl TaskRunner {
     /// how it ended, or None when the task was no longer this runner's.
     async fn finish(&self, task: &Task) -> Result<Option<(TaskStatus, String)>, DomainError> {
         let started = std::time::Instant::now();
+        let mut compile = task.compile.clone();
+        if let Some(state) = compile.as_mut() {
+            state.push(
+                self.now(),
+                "running",
+                format!("attempt {}: validating the package", task.attempts),
+            );
+            // Only what the watchers see: the task goes on if it is lost.
+            if let Err(e) = self
+                .tasks
+                .record_compile_progress(&task.task_id, &self.settings.owner, state, self.now())
+                .await
+            {
+                tracing::warn!(task_id = %task.task_id, error = %e, "could not record a compile task's progress");
+            }
+        }
         match self.validate(task).await {
             Ok(manifest) => {
+                if let Some(state) = compile.as_mut() {
+                    match self.measure(task, state, &manifest).await? {
+                        Measured::Fits => {}
+                        Measured::TooLarge(msg) => return self.fail(task, &msg, started).await,
+                        Measured::LeaseLost => return Ok(None),
+                    }
+                }
                 let owner = &self.settings.owner;
                 let version = NewVersion {
                     mnp_id: task.mnp_id.clone(),
@@ -219,6 +251,42 @@ impl TaskRunner {
             }
             Err(msg) => self.fail(task, &msg, started).await,
         }
+    }
+
+    /// A compile task's sizes, recorded before the version is so that a
+    /// succeeded task always shows them, and checked against the limits.
+    async fn measure(
+        &self,
+        task: &Task,
+        state: &mut CompileState,
+        manifest: &mnpd_package::Manifest,
+    ) -> Result<Measured, DomainError> {
+        let sizes = compile::sizes_of(manifest);
+        let now = self.now();
+        state.push(
+            now,
+            "validated",
+            format!(
+                "{} files; app.json declares {} subpackages",
+                manifest.file_count,
+                manifest.subpackages.len()
+            ),
+        );
+        state.push(now, "measured", compile::describe_sizes(&sizes));
+        let verdict = compile::check_limits(&sizes);
+        state.sizes = Some(sizes);
+        let owner = &self.settings.owner;
+        let held = self
+            .finish_patiently(&task.task_id, || {
+                self.tasks
+                    .record_compile_progress(&task.task_id, owner, state, now)
+            })
+            .await?;
+        Ok(match verdict {
+            _ if !held => Measured::LeaseLost,
+            Ok(()) => Measured::Fits,
+            Err(msg) => Measured::TooLarge(msg),
+        })
     }
 
     /// Fails a task in hand with `msg`; None when it was no longer this

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::collect::DELETION_STALE_SECS;
+use crate::compile::CompileState;
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::ids;
@@ -85,6 +86,26 @@ impl Versions {
         caller: &Caller,
         req: NewVersionRequest,
     ) -> Result<String, DomainError> {
+        self.create_task(caller, req, false).await
+    }
+
+    /// CreateConsoleMNPVersionCompileTask: the same checks and storage as
+    /// [`Versions::create`], for a task that also measures the package
+    /// and streams its progress (`crate::compile`).
+    pub async fn create_compile(
+        &self,
+        caller: &Caller,
+        req: NewVersionRequest,
+    ) -> Result<String, DomainError> {
+        self.create_task(caller, req, true).await
+    }
+
+    async fn create_task(
+        &self,
+        caller: &Caller,
+        req: NewVersionRequest,
+        compile: bool,
+    ) -> Result<String, DomainError> {
         let now = self.clock.now().unix_timestamp();
         let platform = owned_platform(self.accounts.as_ref(), caller, &req.platform_id).await?;
         if let Some(expires_at) = platform.expires_at {
@@ -110,22 +131,14 @@ impl Versions {
         })?;
         // The same request again while its task lives answers the same task,
         // so a client retrying after a timeout does not download twice.
-        if let Some(task) = self
-            .tasks
-            .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
-            .await?
-        {
+        if let Some(task) = self.reusable(&req, compile).await? {
             return Ok(task.task_id);
         }
         let live = self.tasks.live_version_numbers(&req.mnp_id).await?;
         if let Err(why) = must_exceed(&number, &live) {
             // An identical request may have recorded its task since the
             // lookup above: it is the same request, so the same task.
-            if let Some(task) = self
-                .tasks
-                .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
-                .await?
-            {
+            if let Some(task) = self.reusable(&req, compile).await? {
                 return Ok(task.task_id);
             }
             return Err(DomainError::InvalidMnpVersion(why));
@@ -157,7 +170,9 @@ impl Versions {
                 (fetched, Some(pin))
             }
         };
-        let recorded = self.record(caller, &req, &number, &fetched, now).await;
+        let recorded = self
+            .record(caller, &req, &number, &fetched, now, compile)
+            .await;
         if let Some(pin) = pin {
             // Once the task is recorded it keeps the content itself; a pin
             // left by a failure here lapses after an hour.
@@ -176,6 +191,7 @@ impl Versions {
         number: &VersionNumber,
         fetched: &Fetched,
         now: i64,
+        compile: bool,
     ) -> Result<String, DomainError> {
         for _ in 0..5 {
             let task = Task {
@@ -194,6 +210,7 @@ impl Versions {
                 create_user: caller.actor.clone(),
                 created_at: now,
                 updated_at: now,
+                compile: compile.then(|| CompileState::queued(now)),
             };
             let check = |live: &[String]| must_exceed(number, live);
             match self.tasks.insert_task_checked(&task, &check).await {
@@ -205,11 +222,7 @@ impl Versions {
                 Err(StoreError::Conflict(what)) if what == "task_id" => continue,
                 Err(StoreError::Conflict(why)) => {
                     // A concurrent identical request won the race: answer its task.
-                    if let Some(task) = self
-                        .tasks
-                        .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
-                        .await?
-                    {
+                    if let Some(task) = self.reusable(req, compile).await? {
                         return Ok(task.task_id);
                     }
                     return Err(DomainError::InvalidMnpVersion(why));
@@ -220,6 +233,21 @@ impl Versions {
         Err(DomainError::Internal(
             "could not allocate a unique TaskId".into(),
         ))
+    }
+
+    /// A live task for exactly this request and of the same kind; one of
+    /// the other kind holds the version number, which the order check then
+    /// refuses.
+    async fn reusable(
+        &self,
+        req: &NewVersionRequest,
+        compile: bool,
+    ) -> Result<Option<Task>, DomainError> {
+        Ok(self
+            .tasks
+            .find_reusable_task(&req.mnp_id, &req.version, &req.file_url, &req.intro)
+            .await?
+            .filter(|t| t.compile.is_some() == compile))
     }
 
     /// Downloads `file_url` into the blob store, its content pinned (the
@@ -293,6 +321,21 @@ impl Versions {
             Some(t) if t.platform_id == platform_id => Ok(t),
             _ => Err(DomainError::InvalidTaskId(task_id.to_string())),
         }
+    }
+
+    /// DescribeConsoleMNPVersionCompileTask: the compile task of this
+    /// platform with that id (a CreateMNPVersion task is not one).
+    pub async fn compile_task(
+        &self,
+        caller: &Caller,
+        platform_id: &str,
+        task_id: &str,
+    ) -> Result<Task, DomainError> {
+        let task = self.task(caller, platform_id, task_id).await?;
+        if task.compile.is_none() {
+            return Err(DomainError::InvalidTaskId(task_id.to_string()));
+        }
+        Ok(task)
     }
 
     /// Tasks pending and running on every node, for `/metrics` and

@@ -390,3 +390,65 @@ async fn a_held_task_waits_for_its_advance_and_keeps_its_lease() {
     assert_eq!((task.status, task.attempts), (TaskStatus::Succeeded, 1));
     assert!(task.mnp_version_id.is_some());
 }
+
+#[tokio::test]
+async fn a_compile_task_is_measured_and_its_progress_kept() {
+    let env = Env::new().await;
+    let versions = env.versions();
+    let task_id = versions
+        .create_compile(&env.caller, env.request("1.0.0", "good.zip"))
+        .await
+        .unwrap();
+    // The same request answers the same task; CreateMNPVersion's does not
+    // share it, and the number is taken.
+    assert_eq!(
+        versions
+            .create_compile(&env.caller, env.request("1.0.0", "good.zip"))
+            .await
+            .unwrap(),
+        task_id
+    );
+    assert!(env.create("1.0.0", "good.zip").await.is_err());
+    let queued = env.task(&task_id).await;
+    let stages = |t: &Task| -> Vec<String> {
+        t.compile
+            .as_ref()
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.stage.clone())
+            .collect()
+    };
+    assert_eq!(stages(&queued), ["queued"]);
+    assert!(env.run_once("w").await);
+    let task = env.task(&task_id).await;
+    assert_eq!(task.status, TaskStatus::Succeeded, "{task:?}");
+    assert_eq!(
+        stages(&task),
+        ["queued", "running", "validated", "measured"]
+    );
+    let sizes = task.compile.as_ref().unwrap().sizes.clone().unwrap();
+    let package_bytes = [
+        r#"{"pages":["pages/index/index"]}"#,
+        "App({})",
+        "Page({})",
+        "<view/>",
+    ]
+    .iter()
+    .map(|f| f.len() as u64)
+    .sum::<u64>();
+    assert_eq!((sizes.total, sizes.main), (package_bytes, package_bytes));
+    assert!(sizes.subpackages.is_empty());
+    assert_eq!(sizes.entry_page.as_deref(), Some("pages/index/index"));
+    assert!(task.mnp_version_id.is_some());
+    assert!(versions
+        .compile_task(&env.caller, &env.platform_id, &task_id)
+        .await
+        .is_ok());
+    // A CreateMNPVersion task is not a compile task.
+    let plain = env.create("1.0.1", "good.zip").await.unwrap();
+    assert!(versions
+        .compile_task(&env.caller, &env.platform_id, &plain)
+        .await
+        .is_err());
+}

@@ -213,6 +213,7 @@ fn subpackage(obj: &Map<String, Value>, at: &str) -> Result<Subpackage, String> 
     Ok(Subpackage {
         root: root.to_string(),
         pages,
+        bytes: 0,
     })
 }
 
@@ -247,7 +248,8 @@ mod tests {
             app.subpackages,
             [Subpackage {
                 root: "pkg".into(),
-                pages: vec!["p/c".into()]
+                pages: vec!["p/c".into()],
+                bytes: 0,
             }]
         );
         assert_eq!(app.entry_page.as_deref(), Some("pkg/p/c"));

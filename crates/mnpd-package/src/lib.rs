@@ -126,6 +126,10 @@ pub struct Subpackage {
     pub root: String,
     /// Its pages, relative to `root`, as listed in app.json.
     pub pages: Vec<String>,
+    /// Bytes its files inflated to (0 in manifests recorded before sizes
+    /// were measured).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// What a valid package contains.
@@ -147,6 +151,11 @@ pub struct Manifest {
     pub file_count: u64,
     /// Bytes all entries actually inflated to.
     pub uncompressed_bytes: u64,
+    /// Of those, the bytes of the files outside every subpackage's folder:
+    /// the main package (0 in manifests recorded before sizes were
+    /// measured).
+    #[serde(default)]
+    pub main_bytes: u64,
 }
 
 /// Validates a package and returns its manifest.
@@ -288,6 +297,7 @@ impl<R: Read + Seek> Session<'_, R> {
             entry_page: None,
             file_count: 0,
             uncompressed_bytes: 0,
+            main_bytes: 0,
         };
         match located.kind {
             PackageKind::MiniProgram => {
@@ -308,13 +318,32 @@ impl<R: Read + Seek> Session<'_, R> {
         }
         drop(manifest_bytes);
 
+        // A file belongs to the subpackage whose folder holds it, else to
+        // the main package (app.json itself included).
+        let folders: Vec<String> = manifest
+            .subpackages
+            .iter()
+            .map(|sub| format!("{}{}/", located.root, sub.root))
+            .collect();
+        let mut main_bytes = total;
         for (index, entry) in entries.iter().enumerate() {
-            if index != located.index {
-                self.inflate(index, entry, &mut total, &mut buf, None)?;
+            if index == located.index {
+                continue;
+            }
+            let before = total;
+            self.inflate(index, entry, &mut total, &mut buf, None)?;
+            let bytes = total - before;
+            match folders
+                .iter()
+                .position(|f| entry.norm.starts_with(f.as_str()))
+            {
+                Some(sub) => manifest.subpackages[sub].bytes += bytes,
+                None => main_bytes += bytes,
             }
         }
         manifest.file_count = files.len() as u64;
         manifest.uncompressed_bytes = total;
+        manifest.main_bytes = main_bytes;
         Ok(manifest)
     }
 

@@ -93,6 +93,15 @@ impl Pkg {
         self.entries.iter().map(|(_, d, _)| d.len() as u64).sum()
     }
 
+    /// Bytes of the files whose names start with `prefix`.
+    fn bytes_under(&self, prefix: &str) -> u64 {
+        self.entries
+            .iter()
+            .filter(|(n, _, _)| n.starts_with(prefix))
+            .map(|(_, d, _)| d.len() as u64)
+            .sum()
+    }
+
     fn file_count(&self) -> u64 {
         self.entries
             .iter()
@@ -280,6 +289,7 @@ impl<R: Seek> Seek for Counting<R> {
 // Valid packages
 
 fn expected_mini_program(pkg: &Pkg, root: &str) -> Manifest {
+    let sub_bytes = pkg.bytes_under(&format!("{root}packageA/"));
     Manifest {
         kind: PackageKind::MiniProgram,
         root: root.to_string(),
@@ -287,10 +297,12 @@ fn expected_mini_program(pkg: &Pkg, root: &str) -> Manifest {
         subpackages: vec![Subpackage {
             root: "packageA".into(),
             pages: vec!["pages/cat/cat".into(), "pages/dog/dog".into()],
+            bytes: sub_bytes,
         }],
         entry_page: Some("pages/index/index".into()),
         file_count: pkg.file_count(),
         uncompressed_bytes: pkg.file_bytes(),
+        main_bytes: pkg.file_bytes() - sub_bytes,
     }
 }
 
@@ -339,6 +351,25 @@ fn entry_page_path_and_sub_packages_spelling() {
 }
 
 #[test]
+fn each_subpackage_is_measured_apart_from_the_main_package() {
+    let json = r#"{"pages":["pages/index/index","pages/logs/logs"],
+        "subpackages":[{"root":"packageA","pages":["pages/cat/cat","pages/dog/dog"]},
+                       {"root":"packageB","pages":["p/x"]}]}"#;
+    let pkg = page_files(mini_program().replace("app.json", json), "packageB/p/x")
+        .add_stored("packageB/big.bin", Rng(3).bytes(5000))
+        // A folder named like a subpackage's prefix is not inside it.
+        .add_stored("packageAB/other.bin", Rng(4).bytes(700));
+    let manifest = check(&pkg.build()).unwrap();
+    let a = pkg.bytes_under("packageA/");
+    let b = pkg.bytes_under("packageB/");
+    assert!(b > 5000);
+    assert_eq!(manifest.subpackages[0].bytes, a);
+    assert_eq!(manifest.subpackages[1].bytes, b);
+    assert_eq!(manifest.main_bytes, pkg.file_bytes() - a - b);
+    assert_eq!(manifest.uncompressed_bytes, pkg.file_bytes());
+}
+
+#[test]
 fn mini_game_passes() {
     let pkg = mini_game();
     let manifest = check(&pkg.build()).unwrap();
@@ -352,6 +383,7 @@ fn mini_game_passes() {
             entry_page: None,
             file_count: 4,
             uncompressed_bytes: pkg.file_bytes(),
+            main_bytes: pkg.file_bytes(),
         }
     );
     let wrapped = check(&mini_game().wrapped("game").build()).unwrap();

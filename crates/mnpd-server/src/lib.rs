@@ -1,6 +1,7 @@
 //! The HTTP face of mnpd: the TencentCloud API 3.0 gateway and its action
 //! handlers. Handlers are short: decode, call one domain service, encode.
 
+pub mod compile_socket;
 pub mod console;
 pub mod console_session;
 pub mod download;
@@ -35,6 +36,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))
+        .route("/qrcode/compile/{file}", get(compile_socket::qr_png))
+        .route("/ws/compile", get(compile_socket::watch))
         .route(
             "/uploads/{business}/{file}",
             axum::routing::put(upload::put),

@@ -7,6 +7,7 @@ use mnpd_domain::account::Accounts;
 use mnpd_domain::application::Applications;
 use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
+use mnpd_domain::compile::CompileSockets;
 use mnpd_domain::console_session::ConsoleSessions;
 use mnpd_domain::domains::Domains;
 use mnpd_domain::mini_program::MiniPrograms;
@@ -38,6 +39,9 @@ pub struct GatewaySettings {
     pub console_idle_secs: i64,
     /// ... and this long after sign-in.
     pub console_lifetime_secs: i64,
+    /// How long the token of a compile task's WebSocket URL may be used to
+    /// connect.
+    pub compile_socket_token_secs: i64,
 }
 
 impl Default for GatewaySettings {
@@ -48,6 +52,7 @@ impl Default for GatewaySettings {
             max_clock_skew_secs: 300,
             console_idle_secs: mnpd_domain::console_session::IDLE_SECS,
             console_lifetime_secs: mnpd_domain::console_session::ABSOLUTE_SECS,
+            compile_socket_token_secs: mnpd_domain::compile::DEFAULT_TOKEN_SECS,
         }
     }
 }
@@ -68,6 +73,8 @@ pub struct AppState {
     /// The public URL is https: the session cookie is `Secure`.
     pub https: bool,
     pub versions: Versions,
+    /// The WebSocket of compile tasks and their QR codes.
+    pub compile_sockets: CompileSockets,
     pub approvals: Approvals,
     pub releases: Releases,
     pub stages: Stages,
@@ -161,6 +168,12 @@ impl AppState {
             https: public_url.starts_with("https://"),
             versions: Versions::new(store.clone(), blobs.clone(), fetcher, clock.clone(), work)
                 .with_uploads(uploads.clone()),
+            compile_sockets: CompileSockets::new(
+                store.clone(),
+                clock.clone(),
+                &public_url,
+                gateway.compile_socket_token_secs,
+            ),
             approvals: Approvals::new(store.clone(), clock.clone()),
             releases: Releases::new(store.clone(), clock.clone()),
             stages: Stages::new(store.clone()),

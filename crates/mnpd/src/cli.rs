@@ -155,6 +155,10 @@ pub struct ServeArgs {
     /// Seconds a console session lives after sign-in, however used.
     #[arg(long, env = "MNPD_CONSOLE_SESSION_LIFETIME", default_value_t = 43200)]
     pub console_session_lifetime: i64,
+    /// Seconds the token in a compile task's WebSocket URL (WSUrl) may be
+    /// used to connect; a connection made in time lasts until the task ends.
+    #[arg(long, env = "MNPD_COMPILE_SOCKET_TOKEN_TTL", default_value_t = 300)]
+    pub compile_socket_token_ttl: i64,
     /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
     /// it must also end before its credentials expire.
     #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]

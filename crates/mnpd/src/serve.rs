@@ -180,6 +180,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             regions: args.regions.clone(),
             console_idle_secs: args.console_idle_timeout.max(1),
             console_lifetime_secs: args.console_session_lifetime.max(1),
+            compile_socket_token_secs: args.compile_socket_token_ttl.max(1),
             ..GatewaySettings::default()
         },
         secrets,

@@ -167,6 +167,8 @@ pub(super) const TABLES: &[Table] = &[
             ("updated_at", Int),
             ("package_collected_at", MaybeInt),
             ("create_actor", Text),
+            ("kind", Int),
+            ("compile", Text),
         ],
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "created_at, task_id",

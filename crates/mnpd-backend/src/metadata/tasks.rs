@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use mnpd_domain::entity::*;
 use mnpd_domain::store::*;
 
+use mnpd_domain::compile::CompileState;
+
 use super::{actor, conflict, on_conflict, SqlStore};
 use crate::sql::{sql, Lock, On, Row};
 
@@ -28,8 +30,32 @@ fn task(r: &Row) -> StoreResult<Task> {
         create_user: actor(r, "create_actor", "create_user")?,
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        compile: compile_state(r)?,
     })
 }
+
+/// A compile task's progress (kind 1), from its JSON.
+fn compile_state(r: &Row) -> StoreResult<Option<CompileState>> {
+    let kind: i64 = r.get("kind");
+    if kind != KIND_COMPILE {
+        return Ok(None);
+    }
+    let text: String = r.get("compile");
+    if text.is_empty() {
+        return Ok(Some(CompileState::default()));
+    }
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| StoreError::Other(format!("a compile task's progress is not readable: {e}")))
+}
+
+fn compile_json(state: &CompileState) -> StoreResult<String> {
+    serde_json::to_string(state)
+        .map_err(|e| StoreError::Other(format!("encoding a compile task's progress: {e}")))
+}
+
+const KIND_VERSION: i64 = 0;
+const KIND_COMPILE: i64 = 1;
 
 /// Version numbers that count: recorded versions and tasks not failed.
 async fn live_versions(on: On<'_>, mnp_id: &str) -> StoreResult<Vec<String>> {
@@ -77,9 +103,13 @@ impl TaskStore for SqlStore {
         let live = live_versions((&mut tx).into(), &t.mnp_id).await?;
         must_exceed(&live).map_err(StoreError::Conflict)?;
         let creator = t.create_user.reference();
+        let (kind, compile) = match &t.compile {
+            Some(state) => (KIND_COMPILE, compile_json(state)?),
+            None => (KIND_VERSION, String::new()),
+        };
         let inserted = sql(
-            "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, size, status, msg, attempts, create_user, create_actor, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14)",
+            "INSERT INTO tasks (task_id, platform_id, mnp_id, mnp_version, file_url, intro, sha256, size, status, msg, attempts, create_user, create_actor, created_at, updated_at, kind, compile)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&t.task_id)
         .bind(&t.platform_id)
@@ -95,6 +125,8 @@ impl TaskStore for SqlStore {
         .bind(creator.as_str())
         .bind(t.created_at)
         .bind(t.updated_at)
+        .bind(kind)
+        .bind(compile.as_str())
         .execute(&mut tx)
         .await;
         on_conflict(inserted, |_| conflict("task_id"))?;
@@ -218,6 +250,25 @@ impl TaskStore for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(Some(id))
+    }
+
+    async fn record_compile_progress(
+        &self,
+        task_id: &str,
+        owner: &str,
+        state: &CompileState,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let json = compile_json(state)?;
+        let changed = sql("UPDATE tasks SET compile = $1, updated_at = $2
+             WHERE task_id = $3 AND kind = 1 AND status = 20 AND lease_owner = $4")
+        .bind(json.as_str())
+        .bind(now)
+        .bind(task_id)
+        .bind(owner)
+        .execute(self.db.write())
+        .await?;
+        Ok(changed > 0)
     }
 
     async fn fail_task(

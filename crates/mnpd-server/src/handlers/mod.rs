@@ -4,6 +4,7 @@
 mod application;
 mod approval;
 mod catalog;
+mod compile;
 mod domain;
 mod member;
 mod mini_program;
@@ -65,6 +66,9 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::CreateMNPVersion => version::create,
         A::DescribeMNPVersion => version::describe,
         A::DescribeTempSecret4UploadFile2Cos => upload::temp_secret,
+        // The console's compile task.
+        A::CreateConsoleMNPVersionCompileTask => compile::create,
+        A::DescribeConsoleMNPVersionCompileTask => compile::describe,
         // Approval: one machine, several names.
         A::CreateMNPApproval => approval::create,
         A::CreatePlatformAudit => approval::create_platform_audit,
