@@ -9,6 +9,7 @@ use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
 use mnpd_domain::console_session::ConsoleSessions;
 use mnpd_domain::domains::Domains;
+use mnpd_domain::sensitive_api::SensitiveApis;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::organization::Organization;
 use mnpd_domain::package::Packages;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub applications: Applications,
     pub organization: Organization,
     pub domains: Domains,
+    /// Sensitive API catalogs, permission requests and grants.
+    pub sensitive_apis: SensitiveApis,
     /// Console sign-in and sessions.
     pub console_sessions: ConsoleSessions,
     /// The public URL is https: the session cookie is `Secure`.
@@ -155,6 +158,7 @@ impl AppState {
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),
+            sensitive_apis: SensitiveApis::new(store.clone(), clock.clone()),
             console_sessions: ConsoleSessions::new(store.clone(), clock.clone())
                 .with_lifetimes(gateway.console_idle_secs, gateway.console_lifetime_secs),
             https: public_url.starts_with("https://"),
