@@ -531,8 +531,9 @@ LISTINGS = [a for a in CATALOG if is_listing(a)]
 
 @pytest.mark.parametrize("action", LISTINGS)
 def test_listing_filtered_by_another_accounts_resource_is_empty(owner, intruder, action):
-    """A listing of B's own platform filtered by one of A's resources (a
-    team, a host application) matches nothing: no row of B's platform
+    """A listing of B's own platform (and B's own resources for the other
+    ids it names) filtered by one of A's resources (a team, a host
+    application) matches nothing: no row of B's platform
     belongs to it. Ignoring the filter would list B's rows as if they
     matched. (Not a leak of A's data, which the test above checks; a filter
     that does not filter.)"""
@@ -541,6 +542,11 @@ def test_listing_filtered_by_another_accounts_resource_is_empty(owner, intruder,
     for name in filters:
         for variant in range(2):
             params = dict(example_request(action), PlatformId=intruder.platform_id)
+            # Every other id the request names is B's own (B's mini program
+            # filtered by A's application, ...).
+            for other in filters:
+                if other != name and other in params and other in intruder.values:
+                    params[other] = intruder.values[other]
             params[name] = owner_value(owner, name, variant)
             code, text = call(intruder, action, params)
             if code == UNSUPPORTED:

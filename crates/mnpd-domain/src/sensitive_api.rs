@@ -247,6 +247,12 @@ impl SensitiveApis {
     async fn check_query(&self, q: &SensitiveApiQuery) -> Result<(), DomainError> {
         check_page(q.offset, q.limit)?;
         check_keyword(q.keyword.as_deref())?;
+        if let Some(team_id) = q.team_id.as_deref().filter(|t| !t.is_empty()) {
+            match self.accounts.get_team(team_id).await? {
+                Some(t) if t.platform_id == q.platform_id => {}
+                _ => return Err(DomainError::InvalidTeamId(team_id.to_string())),
+            }
+        }
         if let Some(application_id) = q.application_id.as_deref().filter(|a| !a.is_empty()) {
             if self
                 .applications
@@ -255,12 +261,6 @@ impl SensitiveApis {
                 .is_none()
             {
                 return Err(DomainError::InvalidApplicationId(application_id.to_string()));
-            }
-        }
-        if let Some(team_id) = q.team_id.as_deref().filter(|t| !t.is_empty()) {
-            match self.accounts.get_team(team_id).await? {
-                Some(t) if t.platform_id == q.platform_id => {}
-                _ => return Err(DomainError::InvalidTeamId(team_id.to_string())),
             }
         }
         Ok(())
