@@ -159,7 +159,9 @@ impl SensitiveApis {
             .await?
             .is_none()
         {
-            return Err(DomainError::InvalidApplicationId(application_id.to_string()));
+            return Err(DomainError::InvalidApplicationId(
+                application_id.to_string(),
+            ));
         }
         let checked = check_entries(&entries)?;
         let now = self.now();
@@ -260,7 +262,9 @@ impl SensitiveApis {
                 .await?
                 .is_none()
             {
-                return Err(DomainError::InvalidApplicationId(application_id.to_string()));
+                return Err(DomainError::InvalidApplicationId(
+                    application_id.to_string(),
+                ));
             }
         }
         Ok(())

@@ -775,7 +775,7 @@ pub enum RequestWrite {
     /// The API is gone or no longer restricted.
     ApiNotRestricted,
     /// An open or granted request of the mini program for the API.
-    Live(PermissionRequest),
+    Live(Box<PermissionRequest>),
 }
 
 /// Sensitive APIs per host application and the permission requests for

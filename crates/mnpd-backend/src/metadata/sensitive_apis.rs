@@ -257,7 +257,7 @@ impl SensitiveApiStore for SqlStore {
         .fetch_optional(&mut tx)
         .await?;
         if let Some(live) = live {
-            return Ok(RequestWrite::Live(request(&live)));
+            return Ok(RequestWrite::Live(Box::new(request(&live))));
         }
         sql("INSERT INTO sensitive_api_requests (approval_no, platform_id, mnp_id, application_id, api_id, api_name, api_desc, api_type, status, apply_reason, apply_user, apply_time)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
@@ -283,14 +283,14 @@ impl SensitiveApiStore for SqlStore {
         &self,
         approval_no: &str,
     ) -> StoreResult<Option<PermissionRequestListing>> {
-        Ok(
-            sql(format!("SELECT {REQUEST_COLUMNS} {REQUESTS} WHERE r.approval_no = $1"))
-                .bind(approval_no)
-                .fetch_optional(self.db.read())
-                .await?
-                .as_ref()
-                .map(request_listing),
-        )
+        Ok(sql(format!(
+            "SELECT {REQUEST_COLUMNS} {REQUESTS} WHERE r.approval_no = $1"
+        ))
+        .bind(approval_no)
+        .fetch_optional(self.db.read())
+        .await?
+        .as_ref()
+        .map(request_listing))
     }
 
     async fn decide_permission_request(

@@ -15,9 +15,9 @@ use mnpd_domain::store::{
 use super::{encode, ok_result, HandlerFuture};
 use crate::errors::ApiError;
 use crate::gateway::Call;
+use crate::AppState;
 use mnpd_domain::entity::Caller;
 use mnpd_domain::error::DomainError;
-use crate::AppState;
 
 /// A catalog row in any of the two listing shapes (same field names).
 macro_rules! catalog_row {
@@ -111,7 +111,14 @@ pub fn create(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 api_type: e.api_type,
             })
             .collect();
-        create_entries(state, &call.caller, &req.platform_id, &req.application_id, entries).await?;
+        create_entries(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.application_id,
+            entries,
+        )
+        .await?;
         encode(&CreateSensitiveAPIResponse {
             data: Some(ok_result()),
             request_id: None,
@@ -131,7 +138,14 @@ pub fn create_for_application(state: &AppState, call: Call) -> HandlerFuture<'_>
                 api_type: e.api_type,
             })
             .collect();
-        create_entries(state, &call.caller, &req.platform_id, &req.application_id, entries).await?;
+        create_entries(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.application_id,
+            entries,
+        )
+        .await?;
         encode(&CreateApplicationSensitiveAPIResponse {
             data: Some(ok_result()),
             request_id: None,
@@ -159,21 +173,42 @@ async fn change(
 pub fn delete(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
         let req: DeleteSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(state, &call.caller, &req.platform_id, &req.api_id, SensitiveApiChange::Delete).await
+        change(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.api_id,
+            SensitiveApiChange::Delete,
+        )
+        .await
     })
 }
 
 pub fn delete_for_application(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
         let req: DeleteApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(state, &call.caller, &req.platform_id, &req.api_id, SensitiveApiChange::Delete).await
+        change(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.api_id,
+            SensitiveApiChange::Delete,
+        )
+        .await
     })
 }
 
 pub fn enable(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
         let req: EnableApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(state, &call.caller, &req.platform_id, &req.api_id, SensitiveApiChange::Restrict).await
+        change(
+            state,
+            &call.caller,
+            &req.platform_id,
+            &req.api_id,
+            SensitiveApiChange::Restrict,
+        )
+        .await
     })
 }
 
@@ -279,8 +314,7 @@ async fn request(
 
 pub fn create_approval(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
-        let req: CreateMNPSensitiveAPIPermissionApprovalRequest =
-            decode(call.action, call.params)?;
+        let req: CreateMNPSensitiveAPIPermissionApprovalRequest = decode(call.action, call.params)?;
         request(
             state,
             &call.caller,
@@ -401,10 +435,7 @@ async fn requests(
     caller: &Caller,
     query: PermissionRequestQuery,
 ) -> Result<(i64, Vec<PermissionRequestListing>), ApiError> {
-    Ok(state
-        .sensitive_apis
-        .list_requests(caller, query)
-        .await?)
+    Ok(state.sensitive_apis.list_requests(caller, query).await?)
 }
 
 pub fn list_approvals(state: &AppState, call: Call) -> HandlerFuture<'_> {
@@ -510,8 +541,7 @@ async fn permissions(
 
 pub fn permission_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
-        let req: DescribeMNPSensitiveAPIPermissionListRequest =
-            decode(call.action, call.params)?;
+        let req: DescribeMNPSensitiveAPIPermissionListRequest = decode(call.action, call.params)?;
         let query = SensitiveApiQuery {
             platform_id: req.platform_id,
             application_id: req.application_id,
@@ -527,7 +557,11 @@ pub fn permission_list(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 data_list: Some(
                     rows.into_iter()
                         .map(|p| {
-                            permission_row!(DescribeMNPSensitiveAPIPermissionListData, approval_no, p)
+                            permission_row!(
+                                DescribeMNPSensitiveAPIPermissionListData,
+                                approval_no,
+                                p
+                            )
                         })
                         .collect(),
                 ),
