@@ -14,8 +14,8 @@ import pytest
 import requests
 
 import harness
-from harness import expect_error
 import test_console_sessions as console
+import test_domains
 
 INVALID = "InvalidParameterValue"
 EXISTS = "FailedOperation.ExistSensitiveAPI"
@@ -34,22 +34,9 @@ APPROVAL_NO = re.compile(r"^20[0-9]{6}[a-z0-9]{10}$")
 API_ID = re.compile(r"^api-[a-z0-9]{16}$")
 
 
-class Tenant:
-    def __init__(self, server):
-        creds = server.create_account()
-        platform = server.create_platform(creds.secret_id)
-        self.server = server
-        self.api = server.api(creds, platform["PlatformId"])
-        self.platform_id = platform["PlatformId"]
-        self.team_id = platform["TeamId"]
-
-    def call(self, action, **params):
-        return self.api.call(action, {"PlatformId": self.platform_id, **params})
-
-    def fails(self, code, action, *fragments, **params):
-        return expect_error(
-            lambda: self.api.client.call_json(action, {"PlatformId": self.platform_id, **params}),
-            code, *fragments)
+class Tenant(test_domains.Tenant):
+    """An account of its own with a platform (as test_domains'), and the
+    steps of the sensitive API flow."""
 
     def app(self, tag="host"):
         name = harness.unique_name(f"sens-{tag}")[:30]
@@ -366,7 +353,7 @@ def test_privacy_of_a_mini_program_with_nothing_granted(tenant):
 def test_only_a_sensitive_api_approver_decides(server):
     api = server.api()
     t = Tenant.__new__(Tenant)
-    t.server, t.api, t.platform_id, t.team_id = server, api, server.platform_id, server.team_id
+    t.api, t.platform_id, t.team_id = api, server.platform_id, server.team_id
     app = t.app()
     (loc,) = t.restricted(app, "getLocation")
     mnp = api.create_mnp()

@@ -2872,7 +2872,9 @@ pub async fn sensitive_api_requests_follow_their_api_in_the_store(s: Store) {
     let (n, lines) = s.mini_program_permissions(mnp, &q).await.unwrap();
     assert_eq!(n, 1);
     assert_eq!(lines[0].1.as_ref().map(|r| r.status), Some(40));
-    // A reset clears the catalog and the requests.
+    // A reset clears the catalog and the requests; a fixture brings them back.
+    let account_id = s.get_platform(PLATFORM).await.unwrap().unwrap().account_id;
+    let exported = s.export_account(account_id).await.unwrap();
     s.reset_platform(PLATFORM).await.unwrap();
     assert_eq!(s.list_sensitive_apis(&q).await.unwrap().0, 0);
     assert!(s
@@ -2880,4 +2882,15 @@ pub async fn sensitive_api_requests_follow_their_api_in_the_store(s: Store) {
         .await
         .unwrap()
         .is_none());
+    s.import_account(account_id, &exported)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.list_sensitive_apis(&q).await.unwrap().0, 1);
+    let back = s
+        .get_permission_request(&r1.approval_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.request.status, back.mnp_name.as_str()), (40, "Shop"));
 }

@@ -26,7 +26,7 @@ CREATE INDEX sensitive_apis_listing ON sensitive_apis(platform_id, seq);
 CREATE TABLE sensitive_api_requests (
     seq BIGSERIAL PRIMARY KEY,
     -- ApprovalNo / AuditNo: yyyymmdd and 10 of [a-z0-9]
-    approval_no TEXT COLLATE "C" NOT NULL UNIQUE,
+    request_no TEXT COLLATE "C" NOT NULL UNIQUE,
     platform_id TEXT COLLATE "C" NOT NULL REFERENCES platforms(platform_id),
     mnp_id TEXT COLLATE "C" NOT NULL REFERENCES mini_programs(mnp_id),
     application_id TEXT COLLATE "C" NOT NULL REFERENCES applications(application_id) ON DELETE CASCADE,

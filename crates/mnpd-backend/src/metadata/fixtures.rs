@@ -335,7 +335,7 @@ pub(super) const TABLES: &[Table] = &[
     Table {
         name: "sensitive_api_requests",
         columns: &[
-            ("approval_no", Text),
+            ("request_no", Text),
             ("platform_id", Text),
             ("mnp_id", Text),
             ("application_id", Text),

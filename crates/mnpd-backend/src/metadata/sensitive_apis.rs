@@ -40,7 +40,7 @@ fn api_listing(r: &Row) -> SensitiveApiListing {
 
 fn request(r: &Row) -> PermissionRequest {
     PermissionRequest {
-        approval_no: r.get("approval_no"),
+        approval_no: r.get("request_no"),
         platform_id: r.get("platform_id"),
         mnp_id: r.get("mnp_id"),
         application_id: r.get("application_id"),
@@ -259,7 +259,7 @@ impl SensitiveApiStore for SqlStore {
         if let Some(live) = live {
             return Ok(RequestWrite::Live(Box::new(request(&live))));
         }
-        sql("INSERT INTO sensitive_api_requests (approval_no, platform_id, mnp_id, application_id, api_id, api_name, api_desc, api_type, status, apply_reason, apply_user, apply_time)
+        sql("INSERT INTO sensitive_api_requests (request_no, platform_id, mnp_id, application_id, api_id, api_name, api_desc, api_type, status, apply_reason, apply_user, apply_time)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
         .bind(&r.approval_no)
         .bind(&r.platform_id)
@@ -284,7 +284,7 @@ impl SensitiveApiStore for SqlStore {
         approval_no: &str,
     ) -> StoreResult<Option<PermissionRequestListing>> {
         Ok(sql(format!(
-            "SELECT {REQUEST_COLUMNS} {REQUESTS} WHERE r.approval_no = $1"
+            "SELECT {REQUEST_COLUMNS} {REQUESTS} WHERE r.request_no = $1"
         ))
         .bind(approval_no)
         .fetch_optional(self.db.read())
@@ -304,7 +304,7 @@ impl SensitiveApiStore for SqlStore {
         // Conditional: a revocation or another decision that came first wins.
         sql(format!(
             "UPDATE sensitive_api_requests SET status = $1, approval_user = $2, approval_time = $3, approval_note = $4
-             WHERE approval_no = $5 AND status = {PROCESSING}"
+             WHERE request_no = $5 AND status = {PROCESSING}"
         ))
         .bind(status)
         .bind(user)
@@ -314,7 +314,7 @@ impl SensitiveApiStore for SqlStore {
         .execute(self.db.write())
         .await?;
         Ok(
-            sql("SELECT * FROM sensitive_api_requests WHERE approval_no = $1")
+            sql("SELECT * FROM sensitive_api_requests WHERE request_no = $1")
                 .bind(approval_no)
                 .fetch_optional(self.db.write())
                 .await?

@@ -65,6 +65,34 @@ macro_rules! permission_row {
     }};
 }
 
+/// A request in either listing's shape; the decision's fields are named
+/// `Approval...` in one and `Audit...` in the other.
+macro_rules! request_row {
+    ($t:ident, $l:expr, $no:ident, $status:ident, $user:ident, $time:ident, $note:ident) => {{
+        let l: PermissionRequestListing = $l;
+        $t {
+            $no: Some(l.request.approval_no),
+            api_id: Some(l.request.api_id),
+            api_method: Some(l.request.api_name.clone()),
+            api_name: Some(l.request.api_name),
+            mnp_id: Some(l.request.mnp_id),
+            mnp_name: Some(l.mnp_name),
+            apply_user: Some(l.request.apply_user),
+            apply_time: Some(l.request.apply_time.to_string()),
+            apply_note: Some(l.request.apply_reason),
+            $status: Some(l.request.status),
+            $user: Some(l.request.approval_user),
+            $time: Some(time_or_empty(l.request.approval_time)),
+            $note: Some(l.request.approval_note),
+            application_id: Some(l.request.application_id),
+            application_name: Some(l.application_name),
+            application_logo: Some(l.application_logo),
+            api_type: Some(l.request.api_type),
+            api_desc: Some(l.request.api_desc),
+        }
+    }};
+}
+
 /// Why a request is not (or no longer) granted: the reviewer's note of a
 /// rejection, or what revoked it.
 fn reject_reason(r: &PermissionRequest) -> String {
@@ -99,59 +127,49 @@ async fn create_entries(
 
 type Map = serde_json::Map<String, serde_json::Value>;
 
-pub fn create(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: CreateSensitiveAPIRequest = decode(call.action, call.params)?;
-        let entries = req
-            .api_list
-            .into_iter()
-            .map(|e| NewApi {
-                name: e.api_name,
-                description: e.api_desc,
-                api_type: e.api_type,
+/// CreateSensitiveAPI and CreateApplicationSensitiveAPI: one operation
+/// under two spellings of the same fields.
+macro_rules! create_handler {
+    ($name:ident, $request:ident, $response:ident) => {
+        pub fn $name(state: &AppState, call: Call) -> HandlerFuture<'_> {
+            Box::pin(async move {
+                let req: $request = decode(call.action, call.params)?;
+                let entries = req
+                    .api_list
+                    .into_iter()
+                    .map(|e| NewApi {
+                        name: e.api_name,
+                        description: e.api_desc,
+                        api_type: e.api_type,
+                    })
+                    .collect();
+                create_entries(
+                    state,
+                    &call.caller,
+                    &req.platform_id,
+                    &req.application_id,
+                    entries,
+                )
+                .await?;
+                encode(&$response {
+                    data: Some(ok_result()),
+                    request_id: None,
+                })
             })
-            .collect();
-        create_entries(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.application_id,
-            entries,
-        )
-        .await?;
-        encode(&CreateSensitiveAPIResponse {
-            data: Some(ok_result()),
-            request_id: None,
-        })
-    })
+        }
+    };
 }
 
-pub fn create_for_application(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: CreateApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        let entries = req
-            .api_list
-            .into_iter()
-            .map(|e| NewApi {
-                name: e.api_name,
-                description: e.api_desc,
-                api_type: e.api_type,
-            })
-            .collect();
-        create_entries(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.application_id,
-            entries,
-        )
-        .await?;
-        encode(&CreateApplicationSensitiveAPIResponse {
-            data: Some(ok_result()),
-            request_id: None,
-        })
-    })
-}
+create_handler!(
+    create,
+    CreateSensitiveAPIRequest,
+    CreateSensitiveAPIResponse
+);
+create_handler!(
+    create_for_application,
+    CreateApplicationSensitiveAPIRequest,
+    CreateApplicationSensitiveAPIResponse
+);
 
 async fn change(
     state: &AppState,
@@ -170,61 +188,38 @@ async fn change(
     })
 }
 
-pub fn delete(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: DeleteSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.api_id,
-            SensitiveApiChange::Delete,
-        )
-        .await
-    })
+/// The catalog changes that name one API and answer `Result`.
+macro_rules! change_handler {
+    ($name:ident, $request:ident, $change:expr) => {
+        pub fn $name(state: &AppState, call: Call) -> HandlerFuture<'_> {
+            Box::pin(async move {
+                let req: $request = decode(call.action, call.params)?;
+                change(state, &call.caller, &req.platform_id, &req.api_id, $change).await
+            })
+        }
+    };
 }
 
-pub fn delete_for_application(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: DeleteApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.api_id,
-            SensitiveApiChange::Delete,
-        )
-        .await
-    })
-}
-
-pub fn enable(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: EnableApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.api_id,
-            SensitiveApiChange::Restrict,
-        )
-        .await
-    })
-}
-
-pub fn disable(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: DisableApplicationSensitiveAPIRequest = decode(call.action, call.params)?;
-        change(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.api_id,
-            SensitiveApiChange::Unrestrict,
-        )
-        .await
-    })
-}
+change_handler!(
+    delete,
+    DeleteSensitiveAPIRequest,
+    SensitiveApiChange::Delete
+);
+change_handler!(
+    delete_for_application,
+    DeleteApplicationSensitiveAPIRequest,
+    SensitiveApiChange::Delete
+);
+change_handler!(
+    enable,
+    EnableApplicationSensitiveAPIRequest,
+    SensitiveApiChange::Restrict
+);
+change_handler!(
+    disable,
+    DisableApplicationSensitiveAPIRequest,
+    SensitiveApiChange::Unrestrict
+);
 
 pub fn list(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
@@ -455,25 +450,16 @@ pub fn list_approvals(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 total_count: Some(total),
                 data_list: Some(
                     rows.into_iter()
-                        .map(|l| DescribeMNPSensitiveAPIPermissionApprovalListData {
-                            approval_no: Some(l.request.approval_no),
-                            api_id: Some(l.request.api_id),
-                            api_method: Some(l.request.api_name.clone()),
-                            api_name: Some(l.request.api_name),
-                            mnp_id: Some(l.request.mnp_id),
-                            mnp_name: Some(l.mnp_name),
-                            apply_user: Some(l.request.apply_user),
-                            apply_time: Some(l.request.apply_time.to_string()),
-                            apply_note: Some(l.request.apply_reason),
-                            approval_status: Some(l.request.status),
-                            approval_user: Some(l.request.approval_user),
-                            approval_time: Some(time_or_empty(l.request.approval_time)),
-                            approval_note: Some(l.request.approval_note),
-                            application_id: Some(l.request.application_id),
-                            application_name: Some(l.application_name),
-                            application_logo: Some(l.application_logo),
-                            api_type: Some(l.request.api_type),
-                            api_desc: Some(l.request.api_desc),
+                        .map(|l| {
+                            request_row!(
+                                DescribeMNPSensitiveAPIPermissionApprovalListData,
+                                l,
+                                approval_no,
+                                approval_status,
+                                approval_user,
+                                approval_time,
+                                approval_note
+                            )
                         })
                         .collect(),
                 ),
@@ -499,25 +485,16 @@ pub fn list_audits(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 total_count: Some(total),
                 data_list: Some(
                     rows.into_iter()
-                        .map(|l| SensitiveApiAuditInfoResp {
-                            audit_no: Some(l.request.approval_no),
-                            api_id: Some(l.request.api_id),
-                            api_method: Some(l.request.api_name.clone()),
-                            api_name: Some(l.request.api_name),
-                            mnp_id: Some(l.request.mnp_id),
-                            mnp_name: Some(l.mnp_name),
-                            apply_user: Some(l.request.apply_user),
-                            apply_time: Some(l.request.apply_time.to_string()),
-                            apply_note: Some(l.request.apply_reason),
-                            audit_status: Some(l.request.status),
-                            audit_user: Some(l.request.approval_user),
-                            audit_time: Some(time_or_empty(l.request.approval_time)),
-                            audit_note: Some(l.request.approval_note),
-                            application_id: Some(l.request.application_id),
-                            application_name: Some(l.application_name),
-                            application_logo: Some(l.application_logo),
-                            api_type: Some(l.request.api_type),
-                            api_desc: Some(l.request.api_desc),
+                        .map(|l| {
+                            request_row!(
+                                SensitiveApiAuditInfoResp,
+                                l,
+                                audit_no,
+                                audit_status,
+                                audit_user,
+                                audit_time,
+                                audit_note
+                            )
                         })
                         .collect(),
                 ),
