@@ -307,35 +307,24 @@ async fn request(
     })
 }
 
-pub fn create_approval(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: CreateMNPSensitiveAPIPermissionApprovalRequest = decode(call.action, call.params)?;
-        request(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.mnp_id,
-            &req.api_id,
-            &req.apply_reason,
-        )
-        .await
-    })
+/// The two names of a new permission request (the same fields).
+macro_rules! request_handler {
+    ($name:ident, $request:ident) => {
+        pub fn $name(state: &AppState, call: Call) -> HandlerFuture<'_> {
+            Box::pin(async move {
+                let req: $request = decode(call.action, call.params)?;
+                let (platform, mnp, api) = (&req.platform_id, &req.mnp_id, &req.api_id);
+                request(state, &call.caller, platform, mnp, api, &req.apply_reason).await
+            })
+        }
+    };
 }
 
-pub fn create_apply(state: &AppState, call: Call) -> HandlerFuture<'_> {
-    Box::pin(async move {
-        let req: CreateSensitiveApiApplyRequest = decode(call.action, call.params)?;
-        request(
-            state,
-            &call.caller,
-            &req.platform_id,
-            &req.mnp_id,
-            &req.api_id,
-            &req.apply_reason,
-        )
-        .await
-    })
-}
+request_handler!(
+    create_approval,
+    CreateMNPSensitiveAPIPermissionApprovalRequest
+);
+request_handler!(create_apply, CreateSensitiveApiApplyRequest);
 
 pub fn describe_approval(state: &AppState, call: Call) -> HandlerFuture<'_> {
     Box::pin(async move {
