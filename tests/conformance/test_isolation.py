@@ -11,7 +11,8 @@ spec), with A's resource ids substituted for the ids it names:
   (a) with A's PlatformId: `InvalidParameterValue.InvalidPlatformId`;
   (b) with B's own PlatformId: the not-found code of one of A's ids the
       request names (InvalidMNPId, InvalidMNPVersionId, InvalidApprovalNo,
-      InvalidApplicationId, InvalidTeamId, InvalidMNPVersionTaskId); a
+      InvalidApplicationId, InvalidTeamId, InvalidMNPVersionTaskId, and
+      FailedOperation.RecordNotFound for a sensitive APIId); a
       listing may instead succeed, showing none of A's data;
   (c) with B's own PlatformId and B's own resources for every id but one,
       which is A's (B's mini program with A's version, B's approval with
@@ -59,6 +60,8 @@ NOT_FOUND = {
     "TeamId": "InvalidParameterValue.InvalidTeamId",
     "BusinessId": "InvalidParameterValue.InvalidMNPVersionTaskId",
     "TaskId": "InvalidParameterValue.InvalidMNPVersionTaskId",
+    "APIId": "FailedOperation.RecordNotFound",
+    "ApiId": "FailedOperation.RecordNotFound",
 }
 # In a request naming one of B's approvals, an application the approval does
 # not cover is "not in this approval".
@@ -96,11 +99,14 @@ class Owner:
     approved_no: str
     task: str
     url: str
+    api_id: str  # a restricted sensitive API the mini program is granted
+    sensitive_no: str  # the permission request that granted it
 
     def tokens(self) -> set:
         """Strings that only A's data contains."""
         return {self.platform_id, self.team_id, self.mnp, self.mnp_name, self.spare_mnp,
-                self.open_no, self.approved_no, self.task, *self.apps, *self.apps.values()}
+                self.open_no, self.approved_no, self.task, *self.apps, *self.apps.values(),
+                self.api_id, self.sensitive_no}
 
 
 def stages(api: harness.Api, mnp: str) -> dict:
@@ -132,6 +138,16 @@ def approve(api: harness.Api, mnp: str, vid: int, apps) -> str:
                                     "ApprovalItems": [{"AppId": a, "ApprovalResult": 3}
                                                       for a in apps]})
     return no
+
+
+def restricted_api(api: harness.Api, app: str, name: str) -> str:
+    api.call("CreateApplicationSensitiveAPI", {"ApplicationId": app, "PlatformId": api.platform_id,
+                                               "APIList": [{"APIName": name, "APIType": 1}]})
+    api_id = api.call("DescribeApplicationSensitiveAPIList", {
+        "ApplicationId": app, "PlatformId": api.platform_id, "Offset": 0,
+        "Limit": 1})["Data"]["DataList"][0]["APIId"]
+    api.call("EnableApplicationSensitiveAPI", {"APIId": api_id, "PlatformId": api.platform_id})
+    return api_id
 
 
 def create_app(api: harness.Api, team_id: str, name: str) -> str:
@@ -176,8 +192,15 @@ def owner(server, packages) -> Owner:
     names[free_app] = free_name
     versions = {"released": (v1, "1.0.0"), "approved": (v3, "1.2.0"),
                 "in-approval": (v4, "1.3.0"), "online": (v2, "1.1.0")}
+    api_id = restricted_api(api, next(iter(names)), "getLocation")
+    sensitive_no = api.call("CreateMNPSensitiveAPIPermissionApproval", {
+        "APIId": api_id, "MNPId": mnp, "ApplyReason": "isolation",
+        "PlatformId": api.platform_id})["Data"]["ResourceId"]
+    api.call("ProcessMNPSensitiveAPIPermissionApproval", {
+        "ApprovalNo": sensitive_no, "ApprovalStatus": 30, "PlatformId": api.platform_id})
     return Owner(api, api.platform_id, team, mnp, mnp_name, spare, names,
-                 next(iter(names)), free_app, versions, open_no, approved_no, task, url)
+                 next(iter(names)), free_app, versions, open_no, approved_no, task, url,
+                 api_id, sensitive_no)
 
 
 @dataclass
@@ -203,7 +226,8 @@ def intruder(server, packages) -> Intruder:
     mnp = api.create_mnp(MNPName=harness.unique_name("iso-intruder"))
     vid, task = new_version(api, mnp, "1.0.0", packages.mini_program)
     open_no = submit(api, mnp, vid)
-    values = {"MNPId": mnp, "MNPVersionId": vid, "MNPVersion": "1.0.0", "ApprovalNo": open_no,
+    b_api = restricted_api(api, app, "getLocation")
+    values = {"APIId": b_api, "ApiId": b_api, "MNPId": mnp, "MNPVersionId": vid, "MNPVersion": "1.0.0", "ApprovalNo": open_no,
               "AuditNo": open_no, "ApplicationId": app, "AppId": app,
               "TeamId": platform["TeamId"], "BusinessId": task, "TaskId": task}
     return Intruder(api, platform["PlatformId"], values)
@@ -227,6 +251,11 @@ def snapshot(o: Owner) -> list:
                                        "PlatformId": p}),
         ("DescribeApplicationList", {"Offset": 0, "Limit": 1000, "PlatformId": p}),
         ("DescribeMNPVersion", {"BusinessId": o.task, "PlatformId": p}),
+        ("DescribeSensitiveAPIList", {"Offset": 0, "Limit": 1000, "PlatformId": p}),
+        ("DescribeMNPSensitiveAPIPermissionApprovalList",
+         {"Offset": 0, "Limit": 1000, "PlatformId": p}),
+        ("DescribeMNPSensitiveAPIPermissionList",
+         {"MNPId": o.mnp, "Offset": 0, "Limit": 1000, "PlatformId": p}),
     ] + [("DescribeApplication", {"ApplicationId": a, "PlatformId": p}) for a in sorted(o.apps)]
     out = []
     for action, params in calls:
@@ -309,15 +338,18 @@ def owner_value(o: Owner, name: str, variant: int):
     """A's value for an id field in one variant of the request: the version
     ids run through a released, an approved (preview/trial) and an
     in-approval version; the approval numbers through the one in progress
-    and an approved one; the application ids through a free one and one
+    and an approved one, then a sensitive API permission request; the
+    application ids through a free one and one
     that approvals cover."""
     label = VARIANTS[variant % len(VARIANTS)]
     return {
         "MNPId": o.mnp,
         "MNPVersionId": o.versions[label][0],
         "MNPVersion": o.versions[label][1],
-        "ApprovalNo": (o.open_no, o.approved_no)[variant % 2],
-        "AuditNo": (o.open_no, o.approved_no)[variant % 2],
+        "ApprovalNo": (o.open_no, o.approved_no, o.sensitive_no)[variant % 3],
+        "AuditNo": (o.open_no, o.approved_no, o.sensitive_no)[variant % 3],
+        "APIId": o.api_id,
+        "ApiId": o.api_id,
         "ApplicationId": (o.free_app, o.bound_app)[variant % 2],
         "AppId": o.bound_app,
         "TeamId": o.team_id,
@@ -499,8 +531,9 @@ LISTINGS = [a for a in CATALOG if is_listing(a)]
 
 @pytest.mark.parametrize("action", LISTINGS)
 def test_listing_filtered_by_another_accounts_resource_is_empty(owner, intruder, action):
-    """A listing of B's own platform filtered by one of A's resources (a
-    team, a host application) matches nothing: no row of B's platform
+    """A listing of B's own platform (and B's own resources for the other
+    ids it names) filtered by one of A's resources (a team, a host
+    application) matches nothing: no row of B's platform
     belongs to it. Ignoring the filter would list B's rows as if they
     matched. (Not a leak of A's data, which the test above checks; a filter
     that does not filter.)"""
@@ -509,6 +542,11 @@ def test_listing_filtered_by_another_accounts_resource_is_empty(owner, intruder,
     for name in filters:
         for variant in range(2):
             params = dict(example_request(action), PlatformId=intruder.platform_id)
+            # Every other id the request names is B's own (B's mini program
+            # filtered by A's application, ...).
+            for other in filters:
+                if other != name and other in params and other in intruder.values:
+                    params[other] = intruder.values[other]
             params[name] = owner_value(owner, name, variant)
             code, text = call(intruder, action, params)
             if code == UNSUPPORTED:

@@ -55,6 +55,7 @@ macro_rules! store_suite {
             a_reset_platform_keeps_only_its_default_team_and_others_keep_everything,
             domains_are_checked_against_the_lists_in_the_writing_transaction,
             an_account_comes_back_from_its_export_with_its_ids_or_not_at_all,
+            sensitive_api_requests_follow_their_api_in_the_store,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -2795,4 +2796,207 @@ pub async fn an_account_comes_back_from_its_export_with_its_ids_or_not_at_all(s:
         json_of(&s.export_account(account_id).await.unwrap()),
         before
     );
+}
+
+fn sensitive(api_id: &str, app: &str, name: &str) -> SensitiveApi {
+    SensitiveApi {
+        api_id: api_id.into(),
+        platform_id: PLATFORM.into(),
+        application_id: app.into(),
+        name: name.into(),
+        description: format!("{name} of the host"),
+        api_type: 1,
+        status: 0,
+        create_user: "u".into(),
+        created_at: 1,
+        update_user: "u".into(),
+        updated_at: 1,
+    }
+}
+
+fn permission_request(no: &str, mnp: &str, api: &SensitiveApi) -> PermissionRequest {
+    PermissionRequest {
+        approval_no: no.into(),
+        platform_id: PLATFORM.into(),
+        mnp_id: mnp.into(),
+        application_id: api.application_id.clone(),
+        api_id: api.api_id.clone(),
+        api_name: api.name.clone(),
+        api_desc: api.description.clone(),
+        api_type: api.api_type,
+        status: 1,
+        apply_reason: "why".into(),
+        apply_user: "u".into(),
+        apply_time: 2,
+        approval_user: String::new(),
+        approval_time: 0,
+        approval_note: String::new(),
+    }
+}
+
+pub async fn sensitive_api_requests_follow_their_api_in_the_store(s: Store) {
+    let (_a, _p, t) = seed(&s).await;
+    let mnp = "mpssssssssssssss";
+    s.insert_mini_program(&mini(mnp, "Shop", &t, 1))
+        .await
+        .unwrap();
+    s.insert_application(&app("app-ssssssssss", "Host", &t, 1))
+        .await
+        .unwrap();
+    let loc = sensitive("api-0000000000000001", "app-ssssssssss", "getLocation");
+    let scan = sensitive("api-0000000000000002", "app-ssssssssss", "scanCode");
+    assert!(s
+        .insert_sensitive_apis(&[loc.clone(), scan.clone()])
+        .await
+        .unwrap()
+        .is_empty());
+    // A name taken in the application: nothing of the list is added.
+    let again = sensitive("api-0000000000000003", "app-ssssssssss", "getLocation");
+    let fresh = sensitive("api-0000000000000004", "app-ssssssssss", "payOrder");
+    assert_eq!(
+        s.insert_sensitive_apis(&[fresh, again]).await.unwrap(),
+        vec!["getLocation".to_string()]
+    );
+    let q = SensitiveApiQuery {
+        platform_id: PLATFORM.into(),
+        offset: 0,
+        limit: 10,
+        ..SensitiveApiQuery::default()
+    };
+    let (total, listed) = s.list_sensitive_apis(&q).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(listed[0].api, scan, "newest first");
+    // Not restricted yet: no request.
+    let r1 = permission_request("20240101aaaaaaaaa1", mnp, &loc);
+    assert_eq!(
+        s.insert_permission_request(&r1).await.unwrap(),
+        RequestWrite::ApiNotRestricted
+    );
+    for api in [&loc, &scan] {
+        assert!(s
+            .change_sensitive_api(
+                PLATFORM,
+                &api.api_id,
+                SensitiveApiChange::Restrict,
+                "u",
+                "",
+                3
+            )
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        s.insert_permission_request(&r1).await.unwrap(),
+        RequestWrite::Written
+    );
+    let r2 = permission_request("20240101aaaaaaaaa2", mnp, &loc);
+    assert!(matches!(
+        s.insert_permission_request(&r2).await.unwrap(),
+        RequestWrite::Live(live) if live.approval_no == r1.approval_no
+    ));
+    // A decision applies to a processing request only.
+    let decided = s
+        .decide_permission_request(&r1.approval_no, 30, "boss", "ok", 4)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((decided.status, decided.approval_time), (30, 4));
+    let later = s
+        .decide_permission_request(&r1.approval_no, 20, "boss", "no", 5)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.status, 30);
+    let r3 = permission_request("20240101aaaaaaaaa3", mnp, &scan);
+    s.insert_permission_request(&r3).await.unwrap();
+    let grants = s.restricted_and_granted(PLATFORM, mnp).await.unwrap();
+    assert_eq!(
+        grants
+            .iter()
+            .map(|(a, g)| (a.name.as_str(), *g))
+            .collect::<Vec<_>>(),
+        vec![("getLocation", true), ("scanCode", false)]
+    );
+    // Lifting the restriction revokes the grant; deleting revokes the open one.
+    assert!(s
+        .change_sensitive_api(
+            PLATFORM,
+            &loc.api_id,
+            SensitiveApiChange::Unrestrict,
+            "v",
+            "lifted",
+            6
+        )
+        .await
+        .unwrap());
+    assert!(s
+        .change_sensitive_api(
+            PLATFORM,
+            &scan.api_id,
+            SensitiveApiChange::Delete,
+            "v",
+            "gone",
+            6
+        )
+        .await
+        .unwrap());
+    for (no, note) in [(&r1.approval_no, "lifted"), (&r3.approval_no, "gone")] {
+        let r = s.get_permission_request(no).await.unwrap().unwrap().request;
+        assert_eq!(
+            (r.status, r.approval_note.as_str(), r.approval_user.as_str()),
+            (40, note, "v")
+        );
+    }
+    assert!(s
+        .restricted_and_granted(PLATFORM, mnp)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s.granted_requests(mnp).await.unwrap().is_empty());
+    assert!(!s
+        .change_sensitive_api(
+            OTHER_PLATFORM,
+            &loc.api_id,
+            SensitiveApiChange::Restrict,
+            "v",
+            "",
+            7
+        )
+        .await
+        .unwrap());
+    let (n, rows) = s
+        .list_permission_requests(&PermissionRequestQuery {
+            platform_id: PLATFORM.into(),
+            statuses: vec![40],
+            keyword: Some("scan".into()),
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!((n, rows[0].request.api_name.as_str()), (1, "scanCode"));
+    let (n, lines) = s.mini_program_permissions(mnp, &q).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(lines[0].1.as_ref().map(|r| r.status), Some(40));
+    // A reset clears the catalog and the requests; a fixture brings them back.
+    let account_id = s.get_platform(PLATFORM).await.unwrap().unwrap().account_id;
+    let exported = s.export_account(account_id).await.unwrap();
+    s.reset_platform(PLATFORM).await.unwrap();
+    assert_eq!(s.list_sensitive_apis(&q).await.unwrap().0, 0);
+    assert!(s
+        .get_permission_request(&r1.approval_no)
+        .await
+        .unwrap()
+        .is_none());
+    s.import_account(account_id, &exported)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.list_sensitive_apis(&q).await.unwrap().0, 1);
+    let back = s
+        .get_permission_request(&r1.approval_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((back.request.status, back.mnp_name.as_str()), (40, "Shop"));
 }

@@ -143,6 +143,15 @@ pub enum DomainError {
     BlackDomain(String),
     #[error("DomainId {0} is not a domain of this platform; send a DomainId listed by {1}")]
     DomainNotFound(i64, &'static str),
+    // Sensitive APIs.
+    #[error("{0}")]
+    SensitiveApiExists(String),
+    #[error("APIId `{0}` is not a sensitive API of this platform; send an APIId listed by DescribeApplicationSensitiveAPIList")]
+    SensitiveApiNotFound(String),
+    #[error("ApprovalNo `{0}` is not a sensitive API permission request of this platform; send an ApprovalNo listed by DescribeMNPSensitiveAPIPermissionApprovalList")]
+    InvalidPermissionRequestNo(String),
+    #[error("{0}")]
+    SensitiveApiNotRestricted(String),
     /// A search parameter longer than listings accept.
     #[error("{0}")]
     QueryTooLong(String),

@@ -42,6 +42,24 @@ pub fn approval_no() -> String {
     format!("aud{}", pick(LOWER_ALNUM, 15))
 }
 
+/// `APIId` of a sensitive API: "api-" and 16 of [a-z0-9], e.g.
+/// `api-rj2b08c8cang07nb`.
+pub fn sensitive_api_id() -> String {
+    format!("api-{}", pick(LOWER_ALNUM, 16))
+}
+
+/// `ApprovalNo` of a sensitive API permission request: the UTC date and 10
+/// of [a-z0-9], e.g. `20240821g020zumzgi`.
+pub fn permission_request_no(now: OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}{}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        pick(LOWER_ALNUM, 10)
+    )
+}
+
 /// `PlatformId`: "T" and 18 of [0-9A-Z], e.g. `T04257DS9431720WTAG`.
 pub fn platform_id() -> String {
     format!("T{}", pick(UPPER_ALNUM, 18))

@@ -24,6 +24,7 @@ pub mod preview;
 pub mod release;
 pub mod reset;
 pub mod secret;
+pub mod sensitive_api;
 pub mod server_domain;
 pub mod shared_key;
 pub mod stage;

@@ -694,6 +694,171 @@ pub trait ConsoleSessionStore: Send + Sync {
     async fn clear_sign_in_failures(&self, subject: &str) -> StoreResult<()>;
 }
 
+/// A sensitive API of a host application's catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitiveApi {
+    pub api_id: String,
+    pub platform_id: String,
+    pub application_id: String,
+    /// APIName, also the method a mini program calls (APIMethod).
+    pub name: String,
+    pub description: String,
+    /// 1 system, 2 custom.
+    pub api_type: i64,
+    /// 0 not restricted, 1 restricted.
+    pub status: i64,
+    pub create_user: String,
+    pub created_at: i64,
+    pub update_user: String,
+    pub updated_at: i64,
+}
+
+/// A catalog entry as listings show it, with its application and team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitiveApiListing {
+    pub api: SensitiveApi,
+    pub application_name: String,
+    pub application_logo: String,
+    pub team_id: String,
+    pub team_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SensitiveApiQuery {
+    pub platform_id: String,
+    pub application_id: Option<String>,
+    pub team_id: Option<String>,
+    /// Matches the API's name (which is its method).
+    pub keyword: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A mini program's request for permission to call a sensitive API. It
+/// keeps what the API was, so that it outlives the API's deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionRequest {
+    pub approval_no: String,
+    pub platform_id: String,
+    pub mnp_id: String,
+    pub application_id: String,
+    pub api_id: String,
+    pub api_name: String,
+    pub api_desc: String,
+    pub api_type: i64,
+    pub status: i64,
+    pub apply_reason: String,
+    pub apply_user: String,
+    pub apply_time: i64,
+    /// Who approved, rejected or revoked it; empty while processing.
+    pub approval_user: String,
+    pub approval_time: i64,
+    pub approval_note: String,
+}
+
+/// A request as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionRequestListing {
+    pub request: PermissionRequest,
+    pub mnp_name: String,
+    pub application_name: String,
+    pub application_logo: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PermissionRequestQuery {
+    pub platform_id: String,
+    /// Empty: every status.
+    pub statuses: Vec<i64>,
+    /// Matches the API's name or the application's name.
+    pub keyword: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// What a catalog change does to the API and to the requests for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensitiveApiChange {
+    Restrict,
+    /// Lifts the restriction: open and granted requests are revoked.
+    Unrestrict,
+    /// Deletes the API: open and granted requests are revoked.
+    Delete,
+}
+
+/// How recording a new permission request went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestWrite {
+    Written,
+    /// The API is gone or no longer restricted.
+    ApiNotRestricted,
+    /// An open or granted request of the mini program for the API.
+    Live(Box<PermissionRequest>),
+}
+
+/// Sensitive APIs per host application and the permission requests for
+/// them (docs/sensitive-apis.md). A write that depends on an API's state
+/// locks the API's row, so a request and a revocation never interleave.
+#[async_trait]
+pub trait SensitiveApiStore: Send + Sync {
+    /// All or none; the names already in the application's catalog when
+    /// any is.
+    async fn insert_sensitive_apis(&self, apis: &[SensitiveApi]) -> StoreResult<Vec<String>>;
+    async fn get_sensitive_api(&self, api_id: &str) -> StoreResult<Option<SensitiveApi>>;
+    async fn list_sensitive_apis(
+        &self,
+        q: &SensitiveApiQuery,
+    ) -> StoreResult<(i64, Vec<SensitiveApiListing>)>;
+    /// False when the platform has no such API. `note` is recorded on the
+    /// requests it revokes.
+    async fn change_sensitive_api(
+        &self,
+        platform_id: &str,
+        api_id: &str,
+        change: SensitiveApiChange,
+        user: &str,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Records the request while the API is restricted and nothing live
+    /// exists for the pair; Conflict when the ApprovalNo is taken.
+    async fn insert_permission_request(&self, r: &PermissionRequest) -> StoreResult<RequestWrite>;
+    async fn get_permission_request(
+        &self,
+        approval_no: &str,
+    ) -> StoreResult<Option<PermissionRequestListing>>;
+    /// Moves a processing request to `status`; the request as it is after
+    /// (unchanged when it was not processing any more), None when missing.
+    async fn decide_permission_request(
+        &self,
+        approval_no: &str,
+        status: i64,
+        user: &str,
+        note: &str,
+        now: i64,
+    ) -> StoreResult<Option<PermissionRequest>>;
+    async fn list_permission_requests(
+        &self,
+        q: &PermissionRequestQuery,
+    ) -> StoreResult<(i64, Vec<PermissionRequestListing>)>;
+    /// The platform's catalog (filtered as `q` says) with the mini
+    /// program's latest request for each API.
+    async fn mini_program_permissions(
+        &self,
+        mnp_id: &str,
+        q: &SensitiveApiQuery,
+    ) -> StoreResult<(i64, Vec<(SensitiveApiListing, Option<PermissionRequest>)>)>;
+    /// The restricted APIs of the platform's applications, and which of
+    /// them the mini program is granted.
+    async fn restricted_and_granted(
+        &self,
+        platform_id: &str,
+        mnp_id: &str,
+    ) -> StoreResult<Vec<(SensitiveApi, bool)>>;
+    /// The mini program's granted requests (status approved).
+    async fn granted_requests(&self, mnp_id: &str) -> StoreResult<Vec<PermissionRequestListing>>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -711,6 +876,7 @@ pub trait MetaStore:
     + OrganizationStore
     + DomainStore
     + ConsoleSessionStore
+    + SensitiveApiStore
 {
 }
 impl<
@@ -729,7 +895,8 @@ impl<
             + OrganizationStore
             + DomainStore
             + FixtureStore
-            + ConsoleSessionStore,
+            + ConsoleSessionStore
+            + SensitiveApiStore,
     > MetaStore for T
 {
 }
@@ -774,6 +941,7 @@ capabilities!(
     OrganizationStore,
     DomainStore,
     ConsoleSessionStore,
+    SensitiveApiStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -110,9 +110,18 @@ async fn authorized(
         })
 }
 
-/// The policy manifest of an online version: what the package is and the
-/// domains its mini program may reach now, read at each request so that a
-/// change of any list shows at the next fetch.
+fn policy_unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "policy manifest: storage unavailable");
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage unavailable; retry",
+    )
+}
+
+/// The policy manifest of an online version: what the package is, the
+/// domains its mini program may reach now and the sensitive APIs each host
+/// application restricts and grants it, read at each request so that a
+/// change of any list or grant shows at the next fetch.
 async fn policy(state: &AppState, version: &Version) -> Response {
     let effective = match state
         .domains
@@ -120,14 +129,26 @@ async fn policy(state: &AppState, version: &Version) -> Response {
         .await
     {
         Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(error = %e, "policy manifest: storage unavailable");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage unavailable; retry",
-            );
-        }
+        Err(e) => return policy_unavailable(&e),
     };
+    let grants = match state
+        .sensitive_apis
+        .host_grants(&version.new.platform_id, &version.new.mnp_id)
+        .await
+    {
+        Ok(g) => g,
+        Err(e) => return policy_unavailable(&e),
+    };
+    // Per host application: a host enforces its own entry.
+    let sensitive_apis: serde_json::Map<String, serde_json::Value> = grants
+        .into_iter()
+        .map(|g| {
+            (
+                g.application_id,
+                serde_json::json!({"restricted": g.restricted, "granted": g.granted}),
+            )
+        })
+        .collect();
     let domains: serde_json::Map<String, serde_json::Value> = effective
         .by_kind
         .into_iter()
@@ -141,6 +162,7 @@ async fn policy(state: &AppState, version: &Version) -> Response {
         "packageSha256": version.new.sha256,
         "packageSize": version.new.size,
         "domains": domains,
+        "sensitiveApis": sensitive_apis,
     });
     let mut response = Response::new(Body::from(body.to_string()));
     let h = response.headers_mut();

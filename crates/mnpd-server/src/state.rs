@@ -16,6 +16,7 @@ use mnpd_domain::package::Packages;
 use mnpd_domain::preview::Previews;
 use mnpd_domain::release::Releases;
 use mnpd_domain::secret::SecretCipher;
+use mnpd_domain::sensitive_api::SensitiveApis;
 use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
 use mnpd_domain::upload::{UploadSettings, Uploads};
@@ -68,6 +69,8 @@ pub struct AppState {
     pub applications: Applications,
     pub organization: Organization,
     pub domains: Domains,
+    /// Sensitive API catalogs, permission requests and grants.
+    pub sensitive_apis: SensitiveApis,
     /// Console sign-in and sessions.
     pub console_sessions: ConsoleSessions,
     /// The public URL is https: the session cookie is `Secure`.
@@ -163,6 +166,7 @@ impl AppState {
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),
+            sensitive_apis: SensitiveApis::new(store.clone(), clock.clone()),
             console_sessions: ConsoleSessions::new(store.clone(), clock.clone())
                 .with_lifetimes(gateway.console_idle_secs, gateway.console_lifetime_secs),
             https: public_url.starts_with("https://"),

@@ -7,10 +7,10 @@
 //! column added by a migration is not silently left out.
 //!
 //! What is not carried: leases (a task running when exported is claimed
-//! again after the import), the insertion-order `seq` of approvals and
-//! their items (rows are inserted in that order, so it is kept), release
-//! numbers (internal; renumbered in order, the online version following),
-//! and uploads (they expire within minutes, and belong to no platform).
+//! again after the import), the insertion-order `seq` of approvals, their
+//! items, sensitive APIs and permission requests (rows are inserted in that
+//! order, so it is kept), release numbers (internal; renumbered in order,
+//! the online version following), and uploads (they expire within minutes, and belong to no platform).
 
 use std::collections::{HashMap, HashSet};
 
@@ -319,6 +319,46 @@ pub(super) const TABLES: &[Table] = &[
         of_account: concat!("platform_id IN (", platforms!(), ")"),
         order: "domain_id",
     },
+    Table {
+        name: "sensitive_apis",
+        columns: &[
+            ("api_id", Text),
+            ("platform_id", Text),
+            ("application_id", Text),
+            ("api_name", Text),
+            ("api_desc", Text),
+            ("api_type", Int),
+            ("status", Int),
+            ("create_user", Text),
+            ("created_at", Int),
+            ("update_user", Text),
+            ("updated_at", Int),
+        ],
+        of_account: concat!("platform_id IN (", platforms!(), ")"),
+        order: "seq",
+    },
+    Table {
+        name: "sensitive_api_requests",
+        columns: &[
+            ("request_no", Text),
+            ("platform_id", Text),
+            ("mnp_id", Text),
+            ("application_id", Text),
+            ("api_id", Text),
+            ("api_name", Text),
+            ("api_desc", Text),
+            ("api_type", Int),
+            ("status", Int),
+            ("apply_reason", Text),
+            ("apply_user", Text),
+            ("apply_time", Int),
+            ("approval_user", Text),
+            ("approval_time", Int),
+            ("approval_note", Text),
+        ],
+        of_account: concat!("mnp_id IN (", mini_programs!(), ")"),
+        order: "seq",
+    },
 ];
 
 /// Columns of the schema a fixture leaves out on purpose (see the top).
@@ -329,6 +369,8 @@ pub(super) const NOT_CARRIED: &[(&str, &str)] = &[
     ("tasks", "lease_until"),
     ("approvals", "seq"),
     ("approval_items", "seq"),
+    ("sensitive_apis", "seq"),
+    ("sensitive_api_requests", "seq"),
 ];
 
 /// Tables of the schema a fixture leaves out, with why: a table a migration
@@ -370,6 +412,7 @@ const REFERENCES: &[(&str, &str, &str)] = &[
     ("mnp_version_id", "versions", "mnp_version_id"),
     ("approval_no", "approvals", "approval_no"),
     ("release_id", "releases", "release_id"),
+    ("application_id", "applications", "application_id"),
 ];
 
 /// The columns given their numbers anew by a sequence when a row is

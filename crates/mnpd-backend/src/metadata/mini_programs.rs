@@ -68,6 +68,7 @@ pub(super) const RECORDS_OF_MINI_PROGRAM: &[&str] = &[
     "DELETE FROM tasks WHERE mnp_id = $1",
     "DELETE FROM mini_program_numbers WHERE mnp_id = $1",
     "DELETE FROM mnp_domains WHERE mnp_id = $1",
+    "DELETE FROM sensitive_api_requests WHERE mnp_id = $1",
 ];
 
 #[async_trait]

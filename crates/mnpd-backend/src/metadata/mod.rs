@@ -16,6 +16,7 @@
 //! | settings.rs | server-wide settings | `SettingStore` |
 //! | uploads.rs | packages uploaded to mnpd itself | `UploadStore` |
 //! | resets.rs | platforms back to their first-start state | `ResetStore` |
+//! | sensitive_apis.rs | host applications' sensitive APIs, permission requests | `SensitiveApiStore` |
 //! | fixtures.rs | an account's records out and back in with their IDs | `FixtureStore` |
 
 /// The platform `$1`'s default team, as a sub-select: the one the platform
@@ -41,6 +42,7 @@ mod organization;
 mod previews;
 mod releases;
 mod resets;
+mod sensitive_apis;
 mod settings;
 mod tasks;
 mod uploads;

@@ -19,6 +19,7 @@ const MINI_PROGRAMS_OF_PLATFORM: &str =
 /// After the mini programs: what else a platform gathers through the API.
 const RECORDS_OF_PLATFORM: &[&str] = &[
     "DELETE FROM mini_programs WHERE platform_id = $1",
+    "DELETE FROM sensitive_apis WHERE platform_id = $1",
     "DELETE FROM applications WHERE platform_id = $1",
     // Memberships of the teams about to go, then users that are nobody's
     // admin and not the platform's super admin.

@@ -13,6 +13,7 @@ mod package;
 mod preview;
 mod release;
 mod role;
+mod sensitive_api;
 mod stage;
 mod team;
 mod upload;
@@ -132,6 +133,27 @@ pub fn handler_of(action: Action) -> Option<Handler> {
         A::DescribeGlobalDomainList => domain::list_global,
         A::DescribeGlobalDomainACL => domain::list_global_acl,
         A::CheckGlobalDomain => domain::check_global,
+        // Sensitive APIs: the catalog, permission requests (two sets of
+        // names for one machine), a mini program's permissions, privacy.
+        A::CreateSensitiveAPI => sensitive_api::create,
+        A::CreateApplicationSensitiveAPI => sensitive_api::create_for_application,
+        A::DeleteSensitiveAPI => sensitive_api::delete,
+        A::DeleteApplicationSensitiveAPI => sensitive_api::delete_for_application,
+        A::EnableApplicationSensitiveAPI => sensitive_api::enable,
+        A::DisableApplicationSensitiveAPI => sensitive_api::disable,
+        A::DescribeSensitiveAPIList => sensitive_api::list,
+        A::DescribeApplicationSensitiveAPIList => sensitive_api::list_of_application,
+        A::CreateMNPSensitiveAPIPermissionApproval => sensitive_api::create_approval,
+        A::CreateSensitiveApiApply => sensitive_api::create_apply,
+        A::DescribeMNPSensitiveAPIPermissionApproval => sensitive_api::describe_approval,
+        A::DescribeSensitiveApiApplyDetail => sensitive_api::describe_apply,
+        A::ProcessMNPSensitiveAPIPermissionApproval => sensitive_api::process,
+        A::ModifySensitiveAPIAuditStatus => sensitive_api::modify_audit_status,
+        A::DescribeMNPSensitiveAPIPermissionApprovalList => sensitive_api::list_approvals,
+        A::DescribeSensitiveAPIAuditList => sensitive_api::list_audits,
+        A::DescribeMNPSensitiveAPIPermissionList => sensitive_api::permission_list,
+        A::DescribeSensitiveApiAuthList => sensitive_api::auth_list,
+        A::DescribeMNPPrivacy => sensitive_api::privacy,
         _ => return None,
     };
     Some(handler)
@@ -162,6 +184,13 @@ pub fn operation_of(action: Action) -> Action {
         A::DescribeMNPDomainACL => A::DescribeDomainInfo,
         A::CreateGlobalDomainACL => A::CreateGlobalDomain,
         A::DescribeGlobalDomainACL => A::DescribeGlobalDomainList,
+        A::CreateSensitiveAPI => A::CreateApplicationSensitiveAPI,
+        A::DeleteSensitiveAPI => A::DeleteApplicationSensitiveAPI,
+        A::CreateSensitiveApiApply => A::CreateMNPSensitiveAPIPermissionApproval,
+        A::DescribeSensitiveApiApplyDetail => A::DescribeMNPSensitiveAPIPermissionApproval,
+        A::ModifySensitiveAPIAuditStatus => A::ProcessMNPSensitiveAPIPermissionApproval,
+        A::DescribeSensitiveAPIAuditList => A::DescribeMNPSensitiveAPIPermissionApprovalList,
+        A::DescribeSensitiveApiAuthList => A::DescribeMNPSensitiveAPIPermissionList,
         other => other,
     }
 }
