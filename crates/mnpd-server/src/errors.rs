@@ -28,7 +28,6 @@ pub enum ApiError {
     },
     NoSuchVersion(String),
     InvalidAction(String),
-    UnsupportedOperation(String),
     UnsupportedRegion(String),
     /// The TC3 credential scope names another date or service.
     CredentialScope {
@@ -126,10 +125,6 @@ impl ApiError {
             ApiError::InvalidAction(a) => (
                 C::InvalidAction,
                 format!("`{a}` is not an action of tcmpp 2024-08-01; check the action name and its case"),
-            ),
-            ApiError::UnsupportedOperation(a) => (
-                C::UnsupportedOperation,
-                format!("{a} is a tcmpp action that this mnpd server does not implement yet"),
             ),
             ApiError::UnsupportedRegion(r) => (
                 C::UnsupportedRegion,

@@ -237,9 +237,7 @@ async fn process(
             return Err(ApiError::Injected { code, message });
         }
     }
-    let Some(handler) = handlers::handler_of(action) else {
-        return Err(ApiError::UnsupportedOperation(action.name().to_string()));
-    };
+    let handler = handlers::handler_of(action);
     let operation = handlers::operation_of(action);
     if !state
         .limiter

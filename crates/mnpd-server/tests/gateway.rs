@@ -140,10 +140,6 @@ async fn common_errors() {
             "InvalidAction",
         ),
         (
-            h.call("DescribeMNPPrivacy", json!({})).await,
-            "UnsupportedOperation",
-        ),
-        (
             h.call(
                 "DescribeMNPList",
                 json!({"Offset": "0", "Limit": 10, "PlatformId": PLATFORM}),
