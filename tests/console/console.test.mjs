@@ -36,6 +36,8 @@ const secretId = `AKIDconsole${randomBytes(6).toString("hex")}`;
 const secretKey = `sk${randomBytes(16).toString("hex")}`;
 const wrongKey = `sk${randomBytes(16).toString("hex")}`;
 const platformId = `TCONSOLE${randomBytes(4).toString("hex").toUpperCase()}`;
+// The platform's super admin, made at first start with this password.
+const adminPassword = `Adm-${randomBytes(6).toString("hex")}9`;
 
 let work;
 let mnpd;
@@ -46,7 +48,7 @@ let api;
 let secondId;
 const requests = [];
 // Every password a user was given or signed in with.
-const userPasswords = [];
+const userPasswords = [adminPassword];
 const browserProblems = [];
 
 function watch(context) {
@@ -164,6 +166,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       secretId,
       secretKey,
       platformId,
+      adminPassword,
     });
     files = await fileServer({
       "/shop-1.0.0.zip": miniProgram("Shop 1.0.0"),
@@ -781,6 +784,130 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       await fetch(`${mnpd.url}/console/session`, { method: "DELETE", headers: { Cookie: `mnpd_console=${token}`, "X-Mnpd-Console": "1" } });
       await page.reload();
       await page.getByText("Your session has ended", { exact: false }).waitFor();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+    });
+  });
+
+  describe("teams and users, as the platform admin and as a member", () => {
+    const MNP_DEVELOPER = 20065;
+    const newcomer = {
+      account: `new${randomBytes(3).toString("hex")}`,
+      name: "Noor Newcomer",
+      password: `New-${randomBytes(6).toString("hex")}7`,
+    };
+    const spareTeam = `spare-${randomBytes(3).toString("hex")}`;
+    let context;
+    let page;
+
+    async function signInUser(account, password) {
+      await page.getByRole("tab", { name: "User account" }).click();
+      await page.getByLabel("Account", { exact: true }).fill(account);
+      await page.getByLabel("Password", { exact: true }).fill(password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+    }
+
+    const defaultTeam = () => `#/teams/${mnpd.teamId()}`;
+
+    before(async () => {
+      ({ context, page } = await desktopPage());
+      await page.goto(`${mnpd.url}/console/`);
+    });
+
+    after(async () => {
+      if (context) await context.close();
+    });
+
+    it("lets the platform admin create a user, with an encrypted password", async () => {
+      userPasswords.push(newcomer.password);
+      await signInUser("admin", adminPassword);
+      await page.getByRole("link", { name: "Users", exact: true }).click();
+      await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+      await page.getByRole("button", { name: "New user" }).click();
+      const form = page.getByRole("form", { name: "New user" });
+      await form.getByLabel("Account", { exact: true }).fill(newcomer.account);
+      await form.getByLabel("Name", { exact: true }).fill(newcomer.name);
+      await form.getByLabel("Password", { exact: true }).fill(newcomer.password);
+      await form.getByRole("button", { name: "Create user" }).click();
+      const row = page.locator(`tr[data-user="${newcomer.account}"]`);
+      await row.getByText(newcomer.name).waitFor();
+      await row.getByText("Member", { exact: true }).waitFor();
+      await row.getByText("Enabled", { exact: true }).waitFor();
+      // A reset of the password, sealed the same way.
+      newcomer.password = `New-${randomBytes(6).toString("hex")}8`;
+      userPasswords.push(newcomer.password);
+      await row.getByRole("button", { name: `Reset the password of ${newcomer.account}` }).click();
+      await row.getByLabel(`New password for ${newcomer.account}`).fill(newcomer.password);
+      await row.getByRole("button", { name: "Save password" }).click();
+      await row.getByRole("button", { name: `Reset the password of ${newcomer.account}` }).waitFor();
+      await page.getByText(`New password set for ${newcomer.account}`, { exact: false }).waitFor();
+      await snap(page, "30-admin-users");
+    });
+
+    it("lets the platform admin add them to the default team as a developer", async () => {
+      await page.getByRole("link", { name: "Teams", exact: true }).click();
+      await page.getByRole("heading", { name: "Teams", level: 1 }).waitFor();
+      await page.locator(`a.entity[href="${defaultTeam()}"]`).waitFor();
+      await snap(page, "31-admin-teams");
+      await page.locator(`a.entity[href="${defaultTeam()}"]`).click();
+      const form = page.getByRole("form", { name: "Add member" });
+      await form.getByLabel("User", { exact: true }).selectOption({ label: `${newcomer.name} (${newcomer.account})` });
+      await form.getByLabel("Role", { exact: true }).selectOption({ label: "Mini Program Developer" });
+      await form.getByRole("button", { name: "Add member" }).click();
+      const row = page.locator(`tr[data-member="${newcomer.account}"]`);
+      await hasValue(row.getByLabel(`Role of ${newcomer.account}`, { exact: true }), String(MNP_DEVELOPER));
+      // The admin's own row offers no change: the admin role is CreateTeam's.
+      await page.locator('tr[data-member="admin"]').getByText("Team admin").waitFor();
+      await snap(page, "32-admin-members");
+    });
+
+    it("lets the platform admin create a team and delete it while empty", async () => {
+      await page.getByRole("link", { name: "Teams", exact: true }).click();
+      await page.getByRole("button", { name: "New team" }).click();
+      const form = page.getByRole("form", { name: "New team" });
+      await form.getByLabel("Team name").fill(spareTeam);
+      await form.getByLabel("Type").selectOption({ label: "Host application team" });
+      assert.equal(await form.getByLabel("Host application team").isVisible(), false, "only a mini program team binds to one");
+      await form.getByLabel("Admin", { exact: true }).selectOption({ label: "Administrator (admin)" });
+      await form.getByRole("button", { name: "Create team" }).click();
+      const link = page.locator("a.entity", { hasText: spareTeam });
+      await link.waitFor();
+      const row = page.locator("tr", { has: link });
+      await row.getByRole("button", { name: `Delete team ${spareTeam}` }).click();
+      await row.getByRole("button", { name: "Delete team", exact: true }).click();
+      await page.getByText(`Deleted team ${spareTeam}`).waitFor();
+      await link.waitFor({ state: "detached" });
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+    });
+
+    it("shows the member the teams, without adding members, and the server refuses it when forced", async () => {
+      await signInUser(newcomer.account, newcomer.password);
+      await page.locator("#roles").getByText(/Mini Program Developer · /).waitFor();
+      assert.equal(await page.getByRole("link", { name: "Users", exact: true }).count(), 0, "the Users page is the admins'");
+      await page.getByRole("link", { name: "Teams", exact: true }).click();
+      const create = page.getByRole("button", { name: "New team" });
+      assert.equal(await create.isDisabled(), true);
+      assert.match(await create.getAttribute("title"), /CreateTeam .*platform\.teams/);
+      await page.locator(`a.entity[href="${defaultTeam()}"]`).click();
+      await page.locator(`tr[data-member="${newcomer.account}"]`).waitFor();
+      const form = page.getByRole("form", { name: "Add member" });
+      const add = form.getByRole("button", { name: "Add member" });
+      assert.equal(await add.isDisabled(), true);
+      assert.match(await add.getAttribute("title"), /AddTeamMember .*team\.members/);
+      const change = page.getByRole("button", { name: `Change the role of ${newcomer.account}` });
+      assert.equal(await change.isDisabled(), true);
+      await snap(page, "33-member-teams");
+      await form.getByLabel("User", { exact: true }).selectOption({ label: "Administrator (admin)" });
+      await add.evaluate((b) => {
+        b.disabled = false;
+      });
+      await add.click();
+      const alert = form.getByRole("alert");
+      await alert.getByText("UnauthorizedOperation", { exact: true }).waitFor();
+      await alert.getByText("team.members", { exact: false }).first().waitFor();
+      await snap(page, "34-member-refused");
+      await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("button", { name: "Sign in" }).waitFor();
     });
   });

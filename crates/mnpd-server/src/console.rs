@@ -69,6 +69,8 @@ static ASSETS: &[Asset] = &[
     asset!("js/pages/approvals.js", "text/javascript; charset=utf-8"),
     asset!("js/pages/tasks.js", "text/javascript; charset=utf-8"),
     asset!("js/pages/platforms.js", "text/javascript; charset=utf-8"),
+    asset!("js/pages/teams.js", "text/javascript; charset=utf-8"),
+    asset!("js/pages/users.js", "text/javascript; charset=utf-8"),
 ];
 
 /// The console's routes: `/console` (redirects to `/console/`), the page

@@ -31,7 +31,7 @@ function cleanEnv(extra) {
   return { ...env, ...extra };
 }
 
-export async function startMnpd({ dataDir, logPath, secretId, secretKey, platformId }) {
+export async function startMnpd({ dataDir, logPath, secretId, secretKey, platformId, adminPassword }) {
   const log = openSync(logPath, "a");
   const proc = spawn(
     mnpdBin(),
@@ -41,6 +41,7 @@ export async function startMnpd({ dataDir, logPath, secretId, secretKey, platfor
         MNPD_BOOTSTRAP_SECRET_ID: secretId,
         MNPD_BOOTSTRAP_SECRET_KEY: secretKey,
         MNPD_BOOTSTRAP_PLATFORM_ID: platformId,
+        ...(adminPassword ? { MNPD_BOOTSTRAP_ADMIN_PASSWORD: adminPassword } : {}),
         MNPD_LOG: "debug",
       }),
       stdio: ["ignore", "pipe", log],

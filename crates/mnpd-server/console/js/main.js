@@ -10,12 +10,16 @@ import { renderProgram } from "./pages/program.js";
 import { renderApprovals } from "./pages/approvals.js";
 import { renderTasks } from "./pages/tasks.js";
 import { renderPlatforms } from "./pages/platforms.js";
+import { renderTeams } from "./pages/teams.js";
+import { renderUsers } from "./pages/users.js";
 
 const PAGES = {
   programs: { title: "Mini programs", render: (ctx) => (ctx.parts[1] ? renderProgram(ctx) : renderPrograms(ctx)) },
   approvals: { title: "Approvals", render: renderApprovals },
   tasks: { title: "Tasks", render: renderTasks },
   platforms: { title: "Platforms", render: renderPlatforms },
+  teams: { title: "Teams", render: renderTeams },
+  users: { title: "Users", render: renderUsers },
 };
 
 function parseHash() {
@@ -37,6 +41,9 @@ function parseHash() {
 function renderShell(s) {
   const select = document.getElementById("platform-select");
   if (!s) return;
+  // The Users page is a platform admin's: a user whose roles cannot create
+  // users is not offered it (the page itself still only reads).
+  document.querySelector('#nav a[data-page="users"]').hidden = !session.may("CreateUser");
   const who = document.getElementById("who");
   const roles = document.getElementById("roles");
   if (s.kind === "user") {

@@ -186,6 +186,29 @@ export function table(columns, rows, { empty = "Nothing here yet.", caption, row
   );
 }
 
+/** "1–20 of 45" and Previous/Next links; `link(offset)` makes their addresses. */
+export function pager(total, offset, size, link) {
+  if (total <= size) return null;
+  return h(
+    "nav",
+    { class: "pager", "aria-label": "Pages" },
+    h("span", { class: "muted" }, `${offset + 1}–${Math.min(offset + size, total)} of ${total}`),
+    offset > 0 ? h("a", { class: "btn", href: link(Math.max(0, offset - size)) }, "Previous") : null,
+    offset + size < total ? h("a", { class: "btn", href: link(offset + size) }, "Next") : null,
+  );
+}
+
+/** A search box that goes to `link(keyword)` when submitted. */
+export function searchBar(ctx, keyword, label, placeholder, link) {
+  const search = h("input", { type: "search", value: keyword, placeholder, "aria-label": label });
+  const form = h("form", { class: "toolbar", role: "search" }, search, h("button", { type: "submit", class: "btn" }, "Search"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    ctx.go(link(search.value.trim()));
+  });
+  return form;
+}
+
 export function section(title, ...children) {
   return h("section", { class: "panel" }, title ? h("h2", {}, title) : null, children);
 }

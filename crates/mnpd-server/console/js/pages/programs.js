@@ -17,6 +17,8 @@ import {
   when,
   badge,
   programStatusBadge,
+  pager,
+  searchBar,
 } from "../ui.js";
 
 const PAGE = 20;
@@ -38,23 +40,9 @@ export async function renderPrograms(ctx) {
     else clear(createHost, createForm(ctx, () => newButton.click()));
   });
 
-  const search = h("input", {
-    type: "search",
-    value: keyword,
-    placeholder: "Search by name",
-    "aria-label": "Search mini programs",
-  });
-  const searchForm = h(
-    "form",
-    { class: "toolbar", role: "search" },
-    search,
-    h("button", { type: "submit", class: "btn" }, "Search"),
+  const searchForm = searchBar(ctx, keyword, "Search mini programs", "Search by name", (q) =>
+    q ? `#/programs?q=${encodeURIComponent(q)}` : "#/programs",
   );
-  searchForm.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const q = search.value.trim();
-    ctx.go(q ? `#/programs?q=${encodeURIComponent(q)}` : "#/programs");
-  });
 
   const listHost = h("div", {}, loading());
   clear(
@@ -74,19 +62,8 @@ export async function renderPrograms(ctx) {
   const rows = r.Data?.DataList || [];
   if (!total && !keyword) newButton.click();
 
-  const pager = [];
-  if (total > PAGE) {
-    const link = (o) => `#/programs?${new URLSearchParams({ ...(keyword ? { q: keyword } : {}), offset: String(o) })}`;
-    pager.push(
-      h(
-        "nav",
-        { class: "pager", "aria-label": "Pages" },
-        h("span", { class: "muted" }, `${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}`),
-        offset > 0 ? h("a", { class: "btn", href: link(Math.max(0, offset - PAGE)) }, "Previous") : null,
-        offset + PAGE < total ? h("a", { class: "btn", href: link(offset + PAGE) }, "Next") : null,
-      ),
-    );
-  }
+  const link = (o) => `#/programs?${new URLSearchParams({ ...(keyword ? { q: keyword } : {}), offset: String(o) })}`;
+  const pages = pager(total, offset, PAGE, link);
 
   clear(
     listHost,
@@ -115,7 +92,7 @@ export async function renderPrograms(ctx) {
         empty: keyword ? `No mini program matches “${keyword}”.` : "No mini programs yet: create the first one above.",
       },
     ),
-    pager,
+    pages,
   );
 }
 
