@@ -150,6 +150,9 @@ async function approveIn(page, name, version) {
 
 async function openProgram(page, name) {
   await page.getByRole("link", { name: "Mini programs", exact: true }).click();
+  // The page before (approvals, say) may show cards of the same program
+  // until the list has replaced it.
+  await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
   await page.locator("a.entity", { hasText: name }).click();
   await page.getByRole("heading", { level: 1, name: new RegExp(`^${name}`) }).waitFor();
 }
