@@ -277,6 +277,39 @@ def test_the_docs_sample_runs_on_a_downloaded_file(server, tenant):
     assert scope["tampered_refused"] is True
 
 
+def docs_block(name: str, lang: str) -> str:
+    text = (ROOT / "docs" / "host-apps.md").read_text()
+    block = re.search(rf"<!-- sample: {name} -->\s*```{lang}\n(.*?)```", text, re.S)
+    assert block, f"docs/host-apps.md lost its marked sample `{name}`"
+    return block.group(1)
+
+
+def shape(value):
+    """The JSON types of a document, member by member."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+def test_the_docs_sample_file_is_what_mnpd_serves(server, tenant):
+    """docs/host-apps.md's sample file opens with its sample key, as
+    documented, and a file downloaded now has its fields and JSON types,
+    in clear and sealed."""
+    sample = json.loads(docs_block("host config file", "json"))
+    sample_key = docs_block("host sdk key", "text").strip()
+    opened = mnpd_host_config.open_file(sample, sample_key)
+    assert opened == json.loads(docs_block("host config material", "json"))
+    assert opened["apiEndpoint"] == "https://mnpd.example.com/"
+    app = new_app(tenant, AndroidAppKey="com.example.superapp")
+    served = mnpd_host_config.decode(config_file(tenant, app, ANDROID))
+    assert shape(served) == shape(sample)
+    served_material = mnpd_host_config.open_file(served, host_key(server, tenant))
+    assert shape(served_material) == shape(opened)
+    assert served["packageName"] == sample["packageName"] == opened["androidAppKey"]
+
+
 def test_config_isolation(tenant, other):
     app = new_app(tenant, AndroidAppKey="com.example.iso2", IosAppKey="com.example.iso2")
     a = tenant.platform_id
