@@ -441,9 +441,13 @@ fn invalid(message: String) -> ImportRefusal {
     ImportRefusal::Invalid(message)
 }
 
-/// Text columns added after the fixture format was fixed, with what a row
-/// of a file exported before them means: the column's default.
-const LATER_TEXT_COLUMNS: &[(&str, &str)] = &[
+/// Columns added after the fixture format was fixed. A row of a file
+/// exported before them lacks them, which means the column's default: ""
+/// for a text, null for a nullable one. Any other missing column is refused.
+const LATER_COLUMNS: &[(&str, &str)] = &[
+    // Migration 0013: the platform's recorded default team (none recorded
+    // means its oldest team).
+    ("platforms", "default_team_id"),
     // Migration 0014 (ModifyApplicationAppUrl): not set.
     ("applications", "android_app_url"),
     ("applications", "ios_app_url"),
@@ -479,12 +483,14 @@ fn values_of<'r>(
                     .as_i64()
                     .map(Value::from)
                     .ok_or_else(|| wrong("an integer")),
-                // A nullable column a fixture from an older server lacks.
-                (MaybeInt, Some(Json::Null) | None) => Ok(Value::Int(None)),
-                (MaybeText, Some(Json::Null) | None) => Ok(Value::Text(None)),
+                (MaybeInt, Some(Json::Null)) => Ok(Value::Int(None)),
+                (MaybeText, Some(Json::Null)) => Ok(Value::Text(None)),
+                (MaybeText, None) if LATER_COLUMNS.contains(&(table.name, column)) => {
+                    Ok(Value::Text(None))
+                }
                 (MaybeText, Some(Json::String(s))) => Ok(Value::Text(Some(s.as_str()))),
                 (Text, Some(Json::String(s))) => Ok(Value::Text(Some(s.as_str()))),
-                (Text, None) if LATER_TEXT_COLUMNS.contains(&(table.name, column)) => {
+                (Text, None) if LATER_COLUMNS.contains(&(table.name, column)) => {
                     Ok(Value::Text(Some("")))
                 }
                 (Int, _) => Err(wrong("an integer")),
@@ -829,7 +835,7 @@ mod tests {
         let applications = TABLES.iter().find(|t| t.name == "applications").unwrap();
         let mut row = Map::new();
         for (column, kind) in applications.columns {
-            if !LATER_TEXT_COLUMNS.contains(&("applications", column)) {
+            if !LATER_COLUMNS.contains(&("applications", column)) {
                 let v = if matches!(kind, Int) {
                     Json::from(1)
                 } else {
@@ -843,6 +849,21 @@ mod tests {
         // Any other missing column is still refused.
         row.remove("name");
         assert!(values_of(applications, 0, &row).is_err());
+    }
+
+    #[test]
+    fn a_platform_from_before_its_default_team_takes_null() {
+        let platforms = TABLES.iter().find(|t| t.name == "platforms").unwrap();
+        let mut row = Map::new();
+        row.insert("platform_id".into(), Json::from("TPLATFORM0000000001"));
+        row.insert("name".into(), Json::from("p"));
+        row.insert("expires_at".into(), Json::Null);
+        row.insert("created_at".into(), Json::from(1));
+        let values = values_of(platforms, 0, &row).unwrap();
+        assert!(matches!(values.last(), Some(Value::Text(None))));
+        // A nullable column that was always there must still be given.
+        row.remove("expires_at");
+        assert!(values_of(platforms, 0, &row).is_err());
     }
 
     /// The `name` column of `query`'s rows on a new SQLite store, sorted.
