@@ -396,6 +396,20 @@ pub(super) const TABLES_NOT_CARRIED: &[(&str, &str)] = &[
     ("console_sign_in_failures", "lock-outs stay with the server"),
     ("package_pins", "held by requests in flight on this server"),
     ("package_deletions", "sweeps in flight on this server"),
+    (
+        "rollouts",
+        "a gradual release watches live devices; a fixture starts from the online versions",
+    ),
+    (
+        "rollout_events",
+        "the history of gradual releases, not carried",
+    ),
+    ("install_counts", "what devices reported to this deployment"),
+    (
+        "install_failure_reasons",
+        "what devices reported to this deployment",
+    ),
+    ("install_series", "what devices reported to this deployment"),
 ];
 
 /// A column that names a record of another table: its value must be one of
