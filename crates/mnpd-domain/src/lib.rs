@@ -16,6 +16,7 @@ pub mod entity;
 pub mod error;
 pub mod fixture;
 pub mod host_config;
+pub mod host_delivery;
 pub mod ids;
 pub mod mini_program;
 pub mod organization;

@@ -14,8 +14,8 @@ use crate::error::DomainError;
 use crate::mini_program::owned_platform;
 use crate::shared_key::SharedKey;
 use crate::store::{
-    AccountStore, BlobStore, BlobStream, Has, MiniProgramStore, ReleaseStore, SettingStore,
-    StoreResult, VersionStore,
+    AccountStore, BlobStore, BlobStream, Has, MiniProgramStore, ReleaseStore, RolloutStore,
+    SettingStore, StoreResult, VersionStore,
 };
 
 const KEY_SETTING: &str = "package_url_key";
@@ -27,6 +27,7 @@ pub struct Packages {
     mini_programs: Arc<dyn MiniProgramStore>,
     versions: Arc<dyn VersionStore>,
     releases: Arc<dyn ReleaseStore>,
+    rollouts: Arc<dyn RolloutStore>,
     /// Where the URL signing key is kept.
     server_settings: Arc<dyn SettingStore>,
     blobs: Arc<dyn BlobStore>,
@@ -59,6 +60,7 @@ impl Packages {
             + Has<dyn MiniProgramStore>
             + Has<dyn VersionStore>
             + Has<dyn ReleaseStore>
+            + Has<dyn RolloutStore>
             + Has<dyn SettingStore>
             + ?Sized,
     {
@@ -67,6 +69,7 @@ impl Packages {
             mini_programs: Has::share(&store),
             versions: Has::share(&store),
             releases: Has::share(&store),
+            rollouts: Has::share(&store),
             server_settings: Has::share(&store),
             blobs,
             clock,
@@ -130,7 +133,13 @@ impl Packages {
                 "mini program {mnp_id} has no online version; release one with ReleaseMNPVersion"
             ))
         })?;
-        let path = Self::path_of(&online.version);
+        self.download_url(&online.version).await
+    }
+
+    /// A signed, expiring URL of a version's package (served by `authorize`
+    /// only while the version is online or in a live gradual release).
+    pub async fn download_url(&self, version: &Version) -> Result<String, DomainError> {
+        let path = Self::path_of(version);
         let expires = self.clock.now().unix_timestamp() + self.ttl_secs;
         let signature = hex::encode(
             Self::mac(
@@ -191,13 +200,22 @@ impl Packages {
         if listing.mini_program.status == STATUS_REMOVED {
             return Err(DownloadRefusal::NotServed);
         }
-        match self
+        let online = self
             .releases
             .online_version(mnp_id)
             .await
+            .map_err(|e| unavailable(e.into()))?;
+        if online.is_some_and(|o| o.version.mnp_version_id == mnp_version_id) {
+            return Ok(version);
+        }
+        // A version in a live gradual release is served to its devices.
+        match self
+            .rollouts
+            .live_rollout(mnp_id)
+            .await
             .map_err(|e| unavailable(e.into()))?
         {
-            Some(online) if online.version.mnp_version_id == mnp_version_id => Ok(version),
+            Some(r) if r.version.mnp_version_id == mnp_version_id => Ok(version),
             _ => Err(DownloadRefusal::NotServed),
         }
     }

@@ -8,8 +8,10 @@ pub mod download;
 pub mod emulator;
 pub mod envelope;
 pub mod errors;
+pub mod extension;
 pub mod gateway;
 pub mod handlers;
+pub mod host_api;
 pub mod metrics;
 pub mod qr;
 pub mod state;
@@ -33,6 +35,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/packages/{mnp_id}/{version_id}/{file}",
             get(download::package),
+        )
+        .route(
+            "/host/v1/{platform_id}/{application_id}/reports",
+            axum::routing::post(host_api::reports),
+        )
+        .route(
+            "/host/v1/{platform_id}/{application_id}/{mnp_id}",
+            get(host_api::update),
         )
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))

@@ -10,11 +10,13 @@ use mnpd_domain::clock::Clock;
 use mnpd_domain::compile::CompileSockets;
 use mnpd_domain::console_session::ConsoleSessions;
 use mnpd_domain::domains::Domains;
+use mnpd_domain::host_delivery::HostDelivery;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::organization::Organization;
 use mnpd_domain::package::Packages;
 use mnpd_domain::preview::Previews;
 use mnpd_domain::release::Releases;
+use mnpd_domain::rollout::Rollouts;
 use mnpd_domain::secret::SecretCipher;
 use mnpd_domain::sensitive_api::SensitiveApis;
 use mnpd_domain::stage::Stages;
@@ -43,6 +45,9 @@ pub struct GatewaySettings {
     /// How long the token of a compile task's WebSocket URL may be used to
     /// connect.
     pub compile_socket_token_secs: i64,
+    /// How long a node answers hosts from the delivery state it read of a
+    /// mini program before reading it again.
+    pub host_state_ttl: std::time::Duration,
 }
 
 impl Default for GatewaySettings {
@@ -54,6 +59,7 @@ impl Default for GatewaySettings {
             console_idle_secs: mnpd_domain::console_session::IDLE_SECS,
             console_lifetime_secs: mnpd_domain::console_session::ABSOLUTE_SECS,
             compile_socket_token_secs: mnpd_domain::compile::DEFAULT_TOKEN_SECS,
+            host_state_ttl: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -80,6 +86,10 @@ pub struct AppState {
     pub compile_sockets: CompileSockets,
     pub approvals: Approvals,
     pub releases: Releases,
+    /// Gradual releases and install reports.
+    pub rollouts: Rollouts,
+    /// What hosts are told when they ask for a mini program.
+    pub host_delivery: HostDelivery,
     pub stages: Stages,
     pub previews: Previews,
     pub packages: Packages,
@@ -180,6 +190,13 @@ impl AppState {
             ),
             approvals: Approvals::new(store.clone(), clock.clone()),
             releases: Releases::new(store.clone(), clock.clone()),
+            rollouts: Rollouts::new(store.clone(), clock.clone()),
+            host_delivery: HostDelivery::new(
+                store.clone(),
+                clock.clone(),
+                None,
+                gateway.host_state_ttl,
+            ),
             stages: Stages::new(store.clone()),
             previews: Previews::new(store.clone(), clock.clone(), &public_url),
             packages: Packages::new(

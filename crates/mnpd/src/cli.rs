@@ -159,6 +159,12 @@ pub struct ServeArgs {
     /// used to connect; a connection made in time lasts until the task ends.
     #[arg(long, env = "MNPD_COMPILE_SOCKET_TOKEN_TTL", default_value_t = 300)]
     pub compile_socket_token_ttl: i64,
+    /// Milliseconds a node answers host update checks from the delivery
+    /// state it read of a mini program (online version, gradual release,
+    /// policy) before reading it again: a change made on another node
+    /// reaches hosts within this time; one made on this node at once.
+    #[arg(long, env = "MNPD_HOST_STATE_TTL_MS", default_value_t = 1000)]
+    pub host_state_ttl_ms: u64,
     /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
     /// it must also end before its credentials expire.
     #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]

@@ -181,6 +181,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             console_idle_secs: args.console_idle_timeout.max(1),
             console_lifetime_secs: args.console_session_lifetime.max(1),
             compile_socket_token_secs: args.compile_socket_token_ttl.max(1),
+            host_state_ttl: Duration::from_millis(args.host_state_ttl_ms),
             ..GatewaySettings::default()
         },
         secrets,

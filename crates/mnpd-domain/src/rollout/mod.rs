@@ -53,6 +53,8 @@ pub struct RolloutReport {
     pub rollout: Rollout,
     pub counts: InstallCounts,
     pub events: Vec<RolloutEvent>,
+    /// The mini program's reports over time since the release started.
+    pub adoption: Vec<AdoptionPoint>,
 }
 
 impl Rollouts {
@@ -292,10 +294,15 @@ impl Rollouts {
             .install_counts(rollout.version.mnp_version_id, Some(rollout.rollout_id))
             .await?;
         let events = self.rollouts.rollout_events(rollout.rollout_id).await?;
+        let adoption = self
+            .rollouts
+            .adoption(mnp_id, rollout.created_at - SERIES_BUCKET_SECS)
+            .await?;
         Ok(RolloutReport {
             rollout,
             counts,
             events,
+            adoption,
         })
     }
 
@@ -330,13 +337,13 @@ impl Rollouts {
         let version = platform_version(self.versions.as_ref(), platform_id, mnp_version_id).await?;
         let counts = self.rollouts.install_counts(mnp_version_id, None).await?;
         let since = self.clock.now().unix_timestamp() - window_secs;
-        let series = self
-            .rollouts
-            .adoption(&version.new.mnp_id, since)
-            .await?
-            .into_iter()
-            .collect();
+        let series = self.rollouts.adoption(&version.new.mnp_id, since).await?;
         Ok((version, counts, series))
+    }
+
+    /// Live gradual releases by state, over every platform (`/metrics`).
+    pub async fn live_counts(&self) -> Result<Vec<(RolloutState, i64)>, DomainError> {
+        Ok(self.rollouts.live_rollout_counts().await?)
     }
 
     /// Adds reports, then halts each live release they touched whose
