@@ -120,7 +120,7 @@ impl ApiError {
             ),
             ApiError::NoSuchVersion(v) => (
                 C::NoSuchVersion,
-                format!("API version `{v}` does not exist for tcmpp; send Version 2024-08-01"),
+                format!("API version `{v}` does not exist for tcmpp; send Version 2024-08-01 (or 2026-12-01 for mnpd's own actions: gradual releases, docs/host-apps.md)"),
             ),
             ApiError::InvalidAction(a) => (
                 C::InvalidAction,

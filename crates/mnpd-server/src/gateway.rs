@@ -218,19 +218,7 @@ async fn process(
     let action = Action::from_name(&signed.action)
         .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
     *action_seen = action.name();
-    if let Some(user) = &signed.user {
-        if let Some(permission) = grants::missing(action.name(), &user.permissions) {
-            return Err(ApiError::RoleLacksPermission {
-                action: action.name().to_string(),
-                permission,
-            });
-        }
-    }
-    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
-        if !state.settings.regions.iter().any(|r| r == region) {
-            return Err(ApiError::UnsupportedRegion(region.to_string()));
-        }
-    }
+    admit_role_and_region(state, &signed, action.name())?;
     let caller = signed.caller;
     if let Some(emulator) = &state.emulator {
         let strike = emulator.faults.strike(caller.account_id, action);
@@ -320,6 +308,29 @@ async fn check_team_role(
     }
 }
 
+/// The checks every action passes before its parameters are read: the
+/// console user's roles grant what it needs, and the region is served.
+fn admit_role_and_region(
+    state: &AppState,
+    signed: &Authenticated,
+    action: &str,
+) -> Result<(), ApiError> {
+    if let Some(user) = &signed.user {
+        if let Some(permission) = grants::missing(action, &user.permissions) {
+            return Err(ApiError::RoleLacksPermission {
+                action: action.to_string(),
+                permission,
+            });
+        }
+    }
+    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
+        if !state.settings.regions.iter().any(|r| r == region) {
+            return Err(ApiError::UnsupportedRegion(region.to_string()));
+        }
+    }
+    Ok(())
+}
+
 /// mnpd's own actions (`extension::VERSION`): the same checks as the
 /// catalog's (permission, region, rate limit, team), parameters from a JSON
 /// body.
@@ -331,19 +342,7 @@ async fn extension_call(
     let action = extension::Action::from_name(&signed.action)
         .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
     *action_seen = action.name();
-    if let Some(user) = &signed.user {
-        if let Some(permission) = grants::missing(action.name(), &user.permissions) {
-            return Err(ApiError::RoleLacksPermission {
-                action: action.name().to_string(),
-                permission,
-            });
-        }
-    }
-    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
-        if !state.settings.regions.iter().any(|r| r == region) {
-            return Err(ApiError::UnsupportedRegion(region.to_string()));
-        }
-    }
+    admit_role_and_region(state, &signed, action.name())?;
     let caller = signed.caller;
     if !state
         .limiter
