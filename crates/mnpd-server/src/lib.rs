@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod handlers;
 pub mod metrics;
 pub mod qr;
+pub mod signing_keys;
 pub mod state;
 pub mod upload;
 
@@ -34,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/packages/{mnp_id}/{version_id}/{file}",
             get(download::package),
         )
+        .route(signing_keys::PATH, get(signing_keys::published))
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))
         .route("/qrcode/compile/{file}", get(compile_socket::qr_png))
