@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mnpd_domain::entity::*;
+use mnpd_domain::rollout::model::*;
 use mnpd_domain::store::*;
 use mnpd_domain::DomainError;
 use tokio::sync::Barrier;
@@ -58,6 +59,8 @@ macro_rules! store_suite {
             sensitive_api_requests_follow_their_api_in_the_store,
             signing_keys_rotate_by_generation_and_retire_the_older_ones,
             concurrent_first_signing_keys_leave_one,
+            gradual_releases_are_one_at_a_time_and_end_with_a_release,
+            install_reports_are_counted_with_bounded_reasons,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -1695,6 +1698,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
             online: None,
             target_released: false,
             target_approval: None,
+            live_rollout: None,
         })
     );
     assert_eq!(s.release_history(a).await.unwrap(), vec![]);
@@ -3103,4 +3107,193 @@ pub async fn concurrent_first_signing_keys_leave_one(s: Store) {
     let keys = s.signing_keys(&p.platform_id).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].not_after, None);
+}
+
+fn new_rollout(permille: i64) -> NewRollout {
+    NewRollout {
+        permille,
+        device_ids: vec!["dev-1".into()],
+        failure_threshold_permille: 50,
+        min_sample: 10,
+    }
+}
+
+pub async fn gradual_releases_are_one_at_a_time_and_end_with_a_release(s: Store) {
+    let v1 = mini_program_with_version(&s).await;
+    let mnp = v1.new.mnp_id.clone();
+    let v2 = version(&s, &mnp, "2024082016302500009", "1.1.0").await;
+    let agree = |_: &ReleaseState| Ok(());
+    s.change_online_version(&v1, ReleaseKind::Release, &who("alice"), 5, &agree)
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = std::sync::Mutex::new(None);
+    let started = s
+        .start_rollout(
+            &v2,
+            &new_rollout(100),
+            &who("alice"),
+            6,
+            &|st: &ReleaseState| {
+                *seen.lock().unwrap() = Some(st.live_rollout.clone());
+                Ok(())
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().take(), Some(None));
+    assert_eq!(
+        (started.state, started.permille, started.base_mnp_version_id),
+        (RolloutState::Active, 100, Some(v1.mnp_version_id))
+    );
+    assert_eq!(s.live_rollout(&mnp).await.unwrap(), Some(started.clone()));
+    // A second one is refused by the store itself when the check is raced.
+    assert!(matches!(
+        s.start_rollout(&v2, &new_rollout(100), &who("bob"), 7, &agree)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let grown = s
+        .change_rollout(&mnp, &who("bob"), 8, &|r: &Rollout| {
+            let mut u = RolloutUpdate::from(r, "modified");
+            u.permille = 500;
+            u.device_ids.push("dev-2".into());
+            Ok(u)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (grown.permille, grown.revision, grown.device_ids.len()),
+        (500, 2, 2)
+    );
+    assert_eq!(
+        s.get_rollout(started.rollout_id).await.unwrap(),
+        Some(grown.clone())
+    );
+    assert_eq!(
+        s.live_rollout_counts().await.unwrap(),
+        vec![(RolloutState::Active, 1)]
+    );
+    // Promoting is a release of its version, which ends it as promoted.
+    let seen_live = std::sync::Mutex::new(None);
+    s.change_online_version(
+        &v2,
+        ReleaseKind::Release,
+        &who("carol"),
+        9,
+        &|st: &ReleaseState| {
+            *seen_live.lock().unwrap() = st.live_rollout.as_ref().map(|r| r.rollout_id);
+            Ok(())
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(seen_live.lock().unwrap().take(), Some(started.rollout_id));
+    assert_eq!(s.live_rollout(&mnp).await.unwrap(), None);
+    let ended = s.latest_rollout(&mnp).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.state, ended.ended_at, ended.revision),
+        (RolloutState::Promoted, Some(9), 3)
+    );
+    let events: Vec<String> = s
+        .rollout_events(started.rollout_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}:{}:{}", e.action, e.state.as_str(), e.actor.shown()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "started:active:alice",
+            "modified:active:bob",
+            "promoted:promoted:carol"
+        ]
+    );
+    // Without a live one, a change is refused with the reason.
+    assert!(matches!(
+        s.change_rollout(&mnp, &who("bob"), 10, &|r: &Rollout| Ok(
+            RolloutUpdate::from(r, "x")
+        ))
+        .await
+        .unwrap(),
+        Err(DomainError::NoLiveRollout(_))
+    ));
+    let (total, page) = s.list_rollouts(PLATFORM, Some(&mnp), 0, 10).await.unwrap();
+    assert_eq!((total, page.len()), (1, 1));
+    assert_eq!(
+        s.list_rollouts(PLATFORM, Some("mpzzzzzzzzzzzzzz"), 0, 10)
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+}
+
+pub async fn install_reports_are_counted_with_bounded_reasons(s: Store) {
+    let v1 = mini_program_with_version(&s).await;
+    let tally = |event, reason: Option<String>, count| InstallTally {
+        mnp_id: v1.new.mnp_id.clone(),
+        mnp_version_id: v1.mnp_version_id,
+        rollout_id: 7,
+        event,
+        reason,
+        count,
+    };
+    let mut batch = vec![
+        tally(InstallEvent::Installed, None, 5),
+        tally(InstallEvent::Downloaded, None, 6),
+    ];
+    for i in 0..(MAX_FAILURE_REASONS + 5) {
+        batch.push(tally(
+            InstallEvent::Failed,
+            Some(format!("reason {i:02}")),
+            1,
+        ));
+    }
+    s.record_installs(&batch, 1_000).await.unwrap();
+    s.record_installs(
+        &[tally(InstallEvent::Failed, Some("reason 00".into()), 2)],
+        1_400,
+    )
+    .await
+    .unwrap();
+    let counts = s.install_counts(v1.mnp_version_id, Some(7)).await.unwrap();
+    assert_eq!(
+        (counts.downloaded, counts.installed, counts.failed),
+        (6, 5, MAX_FAILURE_REASONS + 5 + 2)
+    );
+    assert_eq!(counts.failure_reasons.len() as i64, MAX_FAILURE_REASONS + 1);
+    assert_eq!(counts.failure_reasons[0], ("other".to_string(), 5));
+    assert_eq!(counts.failure_reasons[1], ("reason 00".to_string(), 3));
+    assert_eq!(
+        s.install_counts(v1.mnp_version_id, Some(8)).await.unwrap(),
+        InstallCounts::default()
+    );
+    assert_eq!(
+        s.install_counts(v1.mnp_version_id, None)
+            .await
+            .unwrap()
+            .installed,
+        5
+    );
+    let series = s.adoption(&v1.new.mnp_id, 0).await.unwrap();
+    let buckets: std::collections::BTreeSet<i64> = series.iter().map(|p| p.bucket_start).collect();
+    assert_eq!(buckets.into_iter().collect::<Vec<_>>(), vec![900, 1200]);
+    // Buckets past the keeping period go at the next report.
+    s.record_installs(
+        &[tally(InstallEvent::Launched, None, 1)],
+        1_000 + SERIES_KEEP_SECS + 600,
+    )
+    .await
+    .unwrap();
+    assert!(s
+        .adoption(&v1.new.mnp_id, 0)
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.bucket_start > 1_400));
 }

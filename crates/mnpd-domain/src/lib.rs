@@ -23,6 +23,7 @@ pub mod package;
 pub mod preview;
 pub mod release;
 pub mod reset;
+pub mod rollout;
 pub mod secret;
 pub mod sensitive_api;
 pub mod server_domain;

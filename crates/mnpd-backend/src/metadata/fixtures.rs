@@ -400,6 +400,20 @@ pub(super) const TABLES_NOT_CARRIED: &[(&str, &str)] = &[
         "package_signing_keys",
         "private keys stay with the server (a fixture holds no secret), and hosts trust the keys it published; an imported platform new to the server gets its own key on first need",
     ),
+    (
+        "rollouts",
+        "a gradual release watches live devices; a fixture starts from the online versions",
+    ),
+    (
+        "rollout_events",
+        "the history of gradual releases, not carried",
+    ),
+    ("install_counts", "what devices reported to this deployment"),
+    (
+        "install_failure_reasons",
+        "what devices reported to this deployment",
+    ),
+    ("install_series", "what devices reported to this deployment"),
 ];
 
 /// A column that names a record of another table: its value must be one of

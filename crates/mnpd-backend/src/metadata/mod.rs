@@ -43,6 +43,7 @@ mod organization;
 mod previews;
 mod releases;
 mod resets;
+mod rollouts;
 mod sensitive_apis;
 mod settings;
 mod signing_keys;
