@@ -57,6 +57,8 @@ macro_rules! store_suite {
             domains_are_checked_against_the_lists_in_the_writing_transaction,
             an_account_comes_back_from_its_export_with_its_ids_or_not_at_all,
             sensitive_api_requests_follow_their_api_in_the_store,
+            signing_keys_rotate_by_generation_and_retire_the_older_ones,
+            concurrent_first_signing_keys_leave_one,
             gradual_releases_are_one_at_a_time_and_end_with_a_release,
             install_reports_are_counted_with_bounded_reasons,
         );
@@ -3003,6 +3005,108 @@ pub async fn sensitive_api_requests_follow_their_api_in_the_store(s: Store) {
         .unwrap()
         .unwrap();
     assert_eq!((back.request.status, back.mnp_name.as_str()), (40, "Shop"));
+}
+
+fn signing_key(platform_id: &str, key_id: &str, generation: i64, at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        key_id: key_id.into(),
+        platform_id: platform_id.into(),
+        generation,
+        private_key: format!("enc1:private-{key_id}"),
+        public_key: format!("public-{key_id}"),
+        created_at: at,
+        not_after: None,
+    }
+}
+
+pub async fn signing_keys_rotate_by_generation_and_retire_the_older_ones(s: Store) {
+    let (_a, p, _t) = seed(&s).await;
+    assert!(s.signing_keys(&p.platform_id).await.unwrap().is_empty());
+    let first = signing_key(&p.platform_id, "00000000000000a1", 1, 10);
+    s.insert_signing_key(&first, 999).await.unwrap();
+    // Nothing older to retire: the first key is current.
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    // A second key of the same generation is refused, and changes nothing.
+    let rival = signing_key(&p.platform_id, "00000000000000b1", 1, 11);
+    assert!(matches!(
+        s.insert_signing_key(&rival, 500).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // So is a key id that exists.
+    let same_id = signing_key(&p.platform_id, "00000000000000a1", 2, 11);
+    assert!(matches!(
+        s.insert_signing_key(&same_id, 500).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    let second = signing_key(&p.platform_id, "00000000000000a2", 2, 20);
+    s.insert_signing_key(&second, 120).await.unwrap();
+    let third = signing_key(&p.platform_id, "00000000000000a3", 3, 30);
+    s.insert_signing_key(&third, 130).await.unwrap();
+    // Newest first; a retiring key keeps the end of its first overlap.
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![
+            third,
+            SigningKeyRecord {
+                not_after: Some(130),
+                ..second
+            },
+            SigningKeyRecord {
+                not_after: Some(120),
+                ..first
+            },
+        ]
+    );
+
+    // Another platform's keys are its own, and a platform must exist.
+    s.insert_platform(&Platform {
+        platform_id: OTHER_PLATFORM.into(),
+        account_id: p.account_id,
+        name: "q".into(),
+        expires_at: None,
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    let other = signing_key(OTHER_PLATFORM, "00000000000000c1", 1, 40);
+    s.insert_signing_key(&other, 140).await.unwrap();
+    assert_eq!(s.signing_keys(OTHER_PLATFORM).await.unwrap(), vec![other]);
+    assert_eq!(s.signing_keys(&p.platform_id).await.unwrap().len(), 3);
+    assert!(s
+        .insert_signing_key(&signing_key("TNOSUCHPLATFORM", "00000000000000d1", 1, 1), 1)
+        .await
+        .is_err());
+    assert!(s.signing_keys("TNOSUCHPLATFORM").await.unwrap().is_empty());
+}
+
+pub async fn concurrent_first_signing_keys_leave_one(s: Store) {
+    let (_a, p, _t) = seed(&s).await;
+    let outcomes = race(6, |i| {
+        let s = s.clone();
+        let key = signing_key(&p.platform_id, &format!("{i:016}"), 1, 10);
+        async move { s.insert_signing_key(&key, 10).await }
+    })
+    .await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict(_)))));
+    let keys = s.signing_keys(&p.platform_id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].not_after, None);
 }
 
 fn new_rollout(permille: i64) -> NewRollout {

@@ -29,6 +29,7 @@ pub mod secret;
 pub mod sensitive_api;
 pub mod server_domain;
 pub mod shared_key;
+pub mod signing;
 pub mod stage;
 pub mod store;
 pub mod task;

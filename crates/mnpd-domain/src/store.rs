@@ -914,6 +914,44 @@ pub trait SensitiveApiStore: Send + Sync {
     async fn granted_requests(&self, mnp_id: &str) -> StoreResult<Vec<PermissionRequestListing>>;
 }
 
+/// A platform's package signing key as stored (crate::signing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The first 16 hex digits of the SHA-256 of the public key.
+    pub key_id: String,
+    pub platform_id: String,
+    /// 1 for the platform's first key, one more at each rotation: unique
+    /// per platform, so that of two nodes making the same key at once only
+    /// one succeeds.
+    pub generation: i64,
+    /// The 32-byte Ed25519 seed, base64, sealed as API secret keys are
+    /// (crate::secret).
+    pub private_key: String,
+    /// The 32-byte Ed25519 public key, base64.
+    pub public_key: String,
+    pub created_at: i64,
+    /// When a rotated-out key stops being published; None for the
+    /// platform's current key.
+    pub not_after: Option<i64>,
+}
+
+/// Package signing keys of the platforms.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Every key of the platform, newest (highest generation) first.
+    async fn signing_keys(&self, platform_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Records `key` and, in the same transaction, makes every older key
+    /// of the platform that is not retiring yet retire at
+    /// `retire_older_at`. Conflict when the platform already has a key of
+    /// that generation (another node rotated or created it first) or the
+    /// key id exists.
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_older_at: i64,
+    ) -> StoreResult<()>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -932,6 +970,7 @@ pub trait MetaStore:
     + DomainStore
     + ConsoleSessionStore
     + SensitiveApiStore
+    + SigningKeyStore
     + RolloutStore
 {
 }
@@ -953,6 +992,7 @@ impl<
             + FixtureStore
             + ConsoleSessionStore
             + SensitiveApiStore
+            + SigningKeyStore
             + RolloutStore,
     > MetaStore for T
 {
@@ -999,6 +1039,7 @@ capabilities!(
     DomainStore,
     ConsoleSessionStore,
     SensitiveApiStore,
+    SigningKeyStore,
     RolloutStore,
 );
 

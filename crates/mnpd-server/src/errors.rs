@@ -393,3 +393,27 @@ pub fn upload_refusal(refusal: &UploadRefusal) -> (axum::http::StatusCode, &'sta
         ),
     }
 }
+
+/// The public key route's half of the table: failures of
+/// `GET /.well-known/mnpd/package-signing-keys/{PlatformId}` as an HTTP
+/// status and the message the JSON `error` carries. Public data, so an
+/// unknown platform is a plain 404 and a fault says nothing of its cause.
+pub fn signing_keys_refusal(e: &DomainError) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode as S;
+    match e {
+        DomainError::InvalidPlatformId(id) => (
+            S::NOT_FOUND,
+            format!(
+                "no platform `{id}` on this server; send the PlatformId the operator gave the host"
+            ),
+        ),
+        DomainError::Unavailable(_) => (
+            S::SERVICE_UNAVAILABLE,
+            "storage is unavailable right now; retry in a moment".into(),
+        ),
+        _ => (
+            S::INTERNAL_SERVER_ERROR,
+            "internal error; retry, and report it if it persists".into(),
+        ),
+    }
+}

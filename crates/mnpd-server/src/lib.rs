@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod host_api;
 pub mod metrics;
 pub mod qr;
+pub mod signing_keys;
 pub mod state;
 pub mod upload;
 
@@ -44,6 +45,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/host/v1/{platform_id}/{application_id}/{mnp_id}",
             get(host_api::update),
         )
+        .route(signing_keys::PATH, get(signing_keys::published))
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))
         .route("/qrcode/compile/{file}", get(compile_socket::qr_png))

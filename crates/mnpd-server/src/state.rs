@@ -19,6 +19,7 @@ use mnpd_domain::release::Releases;
 use mnpd_domain::rollout::Rollouts;
 use mnpd_domain::secret::SecretCipher;
 use mnpd_domain::sensitive_api::SensitiveApis;
+use mnpd_domain::signing::PackageSigning;
 use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
 use mnpd_domain::upload::{UploadSettings, Uploads};
@@ -93,6 +94,8 @@ pub struct AppState {
     pub stages: Stages,
     pub previews: Previews,
     pub packages: Packages,
+    /// Signs what hosts are offered; publishes the platforms' public keys.
+    pub package_signing: PackageSigning,
     /// Credentials for, and receipt of, packages uploaded to mnpd itself.
     pub uploads: Arc<Uploads>,
     pub settings: GatewaySettings,
@@ -168,11 +171,13 @@ impl AppState {
                 region: gateway.regions.first().cloned().unwrap_or_default(),
             },
         ));
+        let package_signing = PackageSigning::new(store.clone(), clock.clone(), secrets.clone());
         AppState {
             accounts: Accounts::new(store.clone()),
             mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
             applications: Applications::new(store.clone(), clock.clone())
-                .with_public_url(&public_url),
+                .with_public_url(&public_url)
+                .with_package_signing(package_signing.clone()),
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),
@@ -206,6 +211,7 @@ impl AppState {
                 &public_url,
                 package_url_ttl_secs,
             ),
+            package_signing,
             clock,
             limiter,
             uploads,

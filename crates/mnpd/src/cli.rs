@@ -299,6 +299,30 @@ pub enum PlatformCommand {
         #[arg(long)]
         platform_id: String,
     },
+    /// The platform's package signing keys (docs/host-apps.md, "Package
+    /// signatures").
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SigningKeyCommand {
+    /// The published public keys, newest first: the current one and those
+    /// rotated out whose overlap has not ended.
+    List {
+        #[arg(long)]
+        platform_id: String,
+    },
+    /// A new key signs from now on; the current one stays published for
+    /// the overlap, so hosts can pick up the new key meanwhile.
+    Rotate {
+        #[arg(long)]
+        platform_id: String,
+        /// How long the key rotated out stays published, in seconds (0 to
+        /// 7776000, i.e. 90 days; default 604800, i.e. 7 days).
+        #[arg(long, default_value_t = mnpd_domain::signing::DEFAULT_OVERLAP_SECS)]
+        overlap_secs: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -397,6 +397,10 @@ pub(super) const TABLES_NOT_CARRIED: &[(&str, &str)] = &[
     ("package_pins", "held by requests in flight on this server"),
     ("package_deletions", "sweeps in flight on this server"),
     (
+        "package_signing_keys",
+        "private keys stay with the server (a fixture holds no secret), and hosts trust the keys it published; an imported platform new to the server gets its own key on first need",
+    ),
+    (
         "rollouts",
         "a gradual release watches live devices; a fixture starts from the online versions",
     ),
