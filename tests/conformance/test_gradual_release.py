@@ -26,6 +26,7 @@ import test_sensitive_apis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "clients" / "python"))
 import mnpd_host  # noqa: E402
+import mnpd_package_verify  # noqa: E402
 
 EXT_VERSION = "2026-12-01"
 APP_KEY = "com.example.superapp"
@@ -313,3 +314,60 @@ def test_another_account_reaches_nothing(grey, server, packages):
         params={"deviceId": "d"}, headers={"X-Mnpd-App-Key": APP_KEY},
         proxies={"http": None, "https": None}).status_code == 401
     assert grey.grey("DescribeGradualRelease", MNPId=grey.mnp)["Rollout"]["Percentage"] == 10.0
+
+
+def published_keys(grey):
+    got = requests.get(f"{grey.server.url}.well-known/mnpd/package-signing-keys/{grey.platform_id}",
+                       timeout=10, proxies={"http": None, "https": None})
+    assert got.status_code == 200, got.text
+    return got.json()["keys"]
+
+
+def signed_by(keys):
+    def verify(answer, package):
+        return mnpd_package_verify.verify(keys, package["signature"], answer["platformId"],
+                                          answer["mnpId"], package["version"], package["sha256"],
+                                          package["size"])
+    return verify
+
+
+def test_every_offer_is_signed_and_verifies_through_a_key_rotation(grey):
+    grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=50)
+    keys = published_keys(grey)
+    assert [k["KeyId"] for k in grey.grey("DescribePackageSigningKeys")["KeyList"]] == [
+        k["keyId"] for k in keys]
+    verify = signed_by(keys)
+    host = mnpd_host.MnpdHost(grey.server.url, grey.platform_id, grey.application, APP_KEY,
+                              verify_signature=verify)
+    answers = [host.check(grey.mnp, f"s-{i}") for i in range(200)]
+    assert {a["package"]["mnpVersionId"] for a in answers} == {grey.v1, grey.v2}
+    assert all(verify(a, a["package"]) for a in answers)
+    offered = {a["package"]["mnpVersionId"]: a for a in answers}
+    for a in offered.values():
+        host.download(a)
+    # A tampered signature, size or version does not verify, and is refused.
+    a = offered[grey.v2]
+    sig = a["package"]["signature"]
+    flipped = sig["signature"][:10] + ("A" if sig["signature"][10] != "A" else "B") + sig["signature"][11:]
+    for forged in [{**a["package"], "signature": {**sig, "signature": flipped}},
+                   {**a["package"], "size": a["package"]["size"] + 1},
+                   {**a["package"], "version": "9.9.9"},
+                   {**a["package"], "signature": {**sig, "keyId": "0" * 16}}]:
+        assert not verify(a, forged), forged
+        with pytest.raises(mnpd_host.Refused):
+            host.download({**a, "package": forged})
+    # Rotation: the old key stays published for the overlap, so what it
+    # signed still verifies; new offers are signed with the new key.
+    rotated = grey.grey("RotatePackageSigningKey", OverlapSeconds=3)
+    new_id = rotated["Key"]["KeyId"]
+    during = published_keys(grey)
+    assert [k["keyId"] for k in during] == [new_id, sig["keyId"]]
+    assert during[0]["notAfter"] is None and during[1]["notAfter"] is not None
+    assert signed_by(during)(a, a["package"]), "signed by the old key, during the overlap"
+    fresh = grey.host.check(grey.mnp, "s-after-rotation")
+    assert fresh["package"]["signature"]["keyId"] == new_id
+    assert signed_by(during)(fresh, fresh["package"])
+    time.sleep(4)
+    after = published_keys(grey)
+    assert [k["keyId"] for k in after] == [new_id]
+    assert not signed_by(after)(a, a["package"]), "the old key's overlap is over"

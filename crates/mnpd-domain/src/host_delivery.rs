@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
@@ -21,25 +20,11 @@ use crate::package::STATUS_REMOVED;
 use crate::rollout::model::Rollout;
 use crate::rollout::rules::{self, Channel};
 use crate::sensitive_api::SensitiveApis;
+use crate::signing::{PackageSignature, PackageSigning};
 use crate::store::{
     AccountStore, ApplicationStore, DomainStore, Has, MiniProgramStore, OrganizationStore,
     ReleaseStore, RolloutStore, SensitiveApiStore,
 };
-
-/// A version's signature as a host reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferSignature {
-    pub key_id: String,
-    pub algorithm: String,
-    /// Base64 of the signature bytes.
-    pub value: String,
-}
-
-/// Signs what is offered (the platform's package signing key).
-#[async_trait]
-pub trait VersionSigner: Send + Sync {
-    async fn sign_version(&self, version: &Version) -> Result<OfferSignature, DomainError>;
-}
 
 /// Why a host's question is not answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +69,7 @@ pub struct DeliveryView {
     pub online: Option<Version>,
     /// The live gradual release.
     pub rollout: Option<Rollout>,
-    pub signatures: HashMap<i64, OfferSignature>,
+    pub signatures: HashMap<i64, PackageSignature>,
     /// `{"domains": .., "sensitiveApis": {"restricted": .., "granted": ..}}`
     pub policy: serde_json::Value,
     digest: [u8; 32],
@@ -178,7 +163,7 @@ pub struct HostDelivery {
     rollouts: Arc<dyn RolloutStore>,
     domains: Domains,
     sensitive_apis: SensitiveApis,
-    signer: Option<Arc<dyn VersionSigner>>,
+    signing: PackageSigning,
     ttl: Duration,
     views: Mutex<HashMap<Key, Cached>>,
 }
@@ -187,7 +172,7 @@ impl HostDelivery {
     pub fn new<S>(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
-        signer: Option<Arc<dyn VersionSigner>>,
+        signing: PackageSigning,
         ttl: Duration,
     ) -> Self
     where
@@ -208,7 +193,7 @@ impl HostDelivery {
             rollouts: Has::share(&store),
             domains: Domains::new(store.clone(), clock.clone()),
             sensitive_apis: SensitiveApis::new(store, clock),
-            signer,
+            signing,
             ttl,
             views: Mutex::new(HashMap::new()),
         }
@@ -268,6 +253,13 @@ impl HostDelivery {
     pub fn forget(&self, mnp_id: &str) {
         let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
         views.retain(|(_, _, m), _| m != mnp_id);
+    }
+
+    /// Drops what this node remembers of a platform's mini programs (after
+    /// its signing key changed here).
+    pub fn forget_platform(&self, platform_id: &str) {
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        views.retain(|(p, _, _), _| p != platform_id);
     }
 
     pub fn ttl(&self) -> Duration {
@@ -332,14 +324,17 @@ impl HostDelivery {
             "domains": domains,
             "sensitiveApis": {"restricted": restricted, "granted": granted},
         });
+        // Every version offered is signed; one that cannot be is not
+        // offered at all (the check answers 503).
         let mut signatures = HashMap::new();
-        if let Some(signer) = &self.signer {
-            for v in online.iter().chain(rollout.as_ref().map(|r| &r.version)) {
-                signatures.insert(
-                    v.mnp_version_id,
-                    signer.sign_version(v).await.map_err(unavailable)?,
-                );
-            }
+        for v in online.iter().chain(rollout.as_ref().map(|r| &r.version)) {
+            let n = &v.new;
+            let signature = self
+                .signing
+                .sign(&n.platform_id, &n.mnp_id, &n.version, &n.sha256, n.size)
+                .await
+                .map_err(unavailable)?;
+            signatures.insert(v.mnp_version_id, signature);
         }
         let serving = program.mini_program.status != STATUS_REMOVED;
         let mut digest = Sha256::new()

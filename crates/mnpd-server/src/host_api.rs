@@ -143,10 +143,9 @@ pub async fn update(
             } else {
                 serde_json::Value::Null
             };
-            let signature = view
-                .signatures
-                .get(&v.mnp_version_id)
-                .map(|s| json!({"keyId": s.key_id, "algorithm": s.algorithm, "value": s.value}));
+            let signature = view.signatures.get(&v.mnp_version_id).map(
+                |s| json!({"keyId": s.key_id, "algorithm": s.algorithm, "signature": s.signature}),
+            );
             json!({
                 "mnpVersionId": v.mnp_version_id,
                 "version": v.new.version,

@@ -199,7 +199,7 @@ impl AppState {
             host_delivery: HostDelivery::new(
                 store.clone(),
                 clock.clone(),
-                None,
+                package_signing.clone(),
                 gateway.host_state_ttl,
             ),
             stages: Stages::new(store.clone()),

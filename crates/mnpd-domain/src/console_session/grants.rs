@@ -65,6 +65,9 @@ pub fn required(action: &str) -> Option<&'static str> {
         }
         "ModifyTeam" => p::TEAM_EDIT,
         "CreateTeam" | "DeleteTeam" => p::PLATFORM_TEAMS,
+        // A key every host of the platform trusts: platform admins only,
+        // who hold the platform-wide permissions.
+        "RotatePackageSigningKey" => p::PLATFORM_TEAMS,
         "CreateUser" | "ModifyUser" | "DeleteUser" | "ModifyUserPassword" => p::PLATFORM_USERS,
         "CreateDomain"
         | "ModifyDomain"

@@ -1,11 +1,12 @@
-//! mnpd's own actions, beyond TCMPP's catalog: gradual releases and
-//! install reports (docs/host-apps.md). They answer on the same endpoint,
+//! mnpd's own actions, beyond TCMPP's catalog: gradual releases, install
+//! reports and package signing keys (docs/host-apps.md). They answer on the same endpoint,
 //! signed the same way, under their own API version ([`VERSION`]), so a
 //! TencentCloud SDK's `CommonClient` with the same credentials calls them.
 //! Parameters are a JSON body (the SDKs' default), checked by serde with
 //! unknown fields refused.
 
 mod gradual;
+mod signing;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -30,10 +31,12 @@ pub enum Action {
     DescribeGradualRelease,
     DescribeGradualReleaseList,
     DescribeInstallReport,
+    DescribePackageSigningKeys,
+    RotatePackageSigningKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::CreateGradualRelease,
         Action::ModifyGradualRelease,
         Action::PauseGradualRelease,
@@ -43,6 +46,8 @@ impl Action {
         Action::DescribeGradualRelease,
         Action::DescribeGradualReleaseList,
         Action::DescribeInstallReport,
+        Action::DescribePackageSigningKeys,
+        Action::RotatePackageSigningKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +61,8 @@ impl Action {
             Action::DescribeGradualRelease => "DescribeGradualRelease",
             Action::DescribeGradualReleaseList => "DescribeGradualReleaseList",
             Action::DescribeInstallReport => "DescribeInstallReport",
+            Action::DescribePackageSigningKeys => "DescribePackageSigningKeys",
+            Action::RotatePackageSigningKey => "RotatePackageSigningKey",
         }
     }
 
@@ -89,6 +96,10 @@ pub async fn run(
         A::DescribeInstallReport => {
             gradual::install_report(state, caller, decode(action, params)?).await
         }
+        A::DescribePackageSigningKeys => {
+            signing::describe(state, caller, decode(action, params)?).await
+        }
+        A::RotatePackageSigningKey => signing::rotate(state, caller, decode(action, params)?).await,
     }
 }
 
