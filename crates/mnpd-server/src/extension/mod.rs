@@ -5,7 +5,7 @@
 //! Parameters are a JSON body (the SDKs' default), checked by serde with
 //! unknown fields refused.
 
-mod gradual;
+pub mod gradual;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
