@@ -1049,6 +1049,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       await halt.getByRole("button", { name: "Halt now" }).click();
       await panel().locator('[data-state="halted"]').waitFor();
       await panel().locator(".halt-reason", { hasText: "crash on start" }).waitFor();
+      assert.doesNotMatch(await panel().innerText(), /\b(null|undefined|NaN)\b/, "no missing value shown");
       await page.getByRole("form", { name: "Start a gradual release" }).waitFor();
       const rollout = (await gradualCall("DescribeGradualRelease", ours({ MNPId: mnpId }))).Rollout;
       assert.equal(rollout.State, "halted");

@@ -87,7 +87,8 @@ export async function gradualTab(ctx, mnp, body) {
   if (!report) {
     panel.append(h("p", { class: "empty" }, "This mini program never had a gradual release."));
   } else {
-    panel.append(releaseFacts(rollout, names), live ? controls(rollout, act, after, slot) : null);
+    panel.append(releaseFacts(rollout, names));
+    if (live) panel.append(controls(rollout, act, after, slot));
     body.append(countsPanel(report.Counts), chartPanel(report, names), historyPanel(report.Events));
   }
   if (!live) body.append(startForm(stages, history, after));
