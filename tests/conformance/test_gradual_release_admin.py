@@ -8,8 +8,11 @@ test_gradual_release.py: 1.0.0 online, 1.1.0 approved)."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
+import harness
 from test_gradual_release import Grey
 
 
@@ -59,6 +62,34 @@ def test_start_grow_pause_resume_halt_and_show_as_the_operator(grey):
     assert shown["Rollout"] == report["Rollout"]
     assert [e["Action"] for e in shown["Events"]] == [e["Action"] for e in events]
     assert shown["Counts"] == report["Counts"]
+
+
+def admin_text(server, *args):
+    """`mnpd admin` as a person runs it: without --json."""
+    cmd = [str(harness.mnpd_bin()), "admin", "--data-dir", str(server.data_dir), *args]
+    if harness.BACKEND == "cluster":
+        cmd[2:2] = ["--database-url", harness.ClusterServices.get().database_url(server.data_dir)]
+    cp = subprocess.run(cmd, capture_output=True, text=True, env=harness.clean_env(), timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    return cp.stdout
+
+
+def test_the_text_output_reads_as_the_release(grey):
+    line = admin_text(grey.server, "rollout", "start", "--platform-id", grey.platform_id,
+                      "--mnp-version-id", str(grey.v2), "--percentage", "12.5", "--device-id", "qa-9")
+    assert f"of {grey.mnp}: 1.1.0 (id {grey.v2}) active at 12.5 %" in line, line
+    grey.host.report_batch([{"deviceId": "f-1", "mnpId": grey.mnp, "mnpVersionId": grey.v2,
+                             "event": "failed", "reason": "white screen"}])
+    admin_text(grey.server, "rollout", "halt", "--platform-id", grey.platform_id,
+               "--mnp-id", grey.mnp, "--reason", "crash on start")
+    shown = admin_text(grey.server, "rollout", "show", "--platform-id", grey.platform_id,
+                       "--mnp-id", grey.mnp)
+    assert "State       halted" in shown and "Percentage  12.5 %" in shown, shown
+    assert "Devices     qa-9" in shown and "HaltReason  crash on start" in shown, shown
+    assert "failed 1 (100.0 %)" in shown and "white screen" in shown, shown
+    history = shown.split("History\n", 1)[1].splitlines()
+    assert [h.split()[1] for h in history] == ["started", "halted"], history
+    assert all("by operator" in h for h in history), history
 
 
 def test_halt_without_a_reason_names_the_operator_and_promote_releases(grey):
