@@ -150,6 +150,10 @@ def test_the_session_names_the_teams_and_the_actions_the_roles_refuse(site):
     assert "ProcessMNPApproval" not in r["DeniedActions"]
     assert r["DeniedActions"]["CreateMNPVersion"] == "mnp.develop"
     assert r["DeniedActions"]["ReleaseMNPVersion"] == "mnp.release"
+    # mnpd's own actions are in the same list: a gradual release is a release.
+    for action in ["CreateGradualRelease", "ModifyGradualRelease", "HaltGradualRelease", "PromoteGradualRelease"]:
+        assert d["DeniedActions"][action] == "mnp.release", action
+    assert "DescribeGradualRelease" not in d["DeniedActions"]
     # What the session lists as refused is what the gateway refuses, and the rest passes its check.
     params = {"PlatformId": site.platform_id}
     for action in ["ProcessMNPApproval", "CreateMNP", "CreateMNPVersion", "ReleaseMNPVersion", "CreateTeam"]:

@@ -44,6 +44,8 @@ let mnpd;
 let files;
 let browser;
 let api;
+// The same client for mnpd's own actions (API version 2026-12-01).
+let gradualCall;
 // The SecretId of the account's second key, which uploads a version.
 let secondId;
 const requests = [];
@@ -172,6 +174,8 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       adminPassword,
     });
     files = await fileServer({
+      "/grey-1.0.0.zip": miniProgram("Grey 1.0.0"),
+      "/grey-1.1.0.zip": miniProgram("Grey 1.1.0"),
       "/shop-1.0.0.zip": miniProgram("Shop 1.0.0"),
       "/shop-1.0.1.zip": brokenMiniProgram(),
       "/shop-1.2.0.zip": miniProgram("Shop 1.2.0"),
@@ -179,6 +183,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       "/shop-1.3.0.zip": miniProgram("Shop 1.3.0"),
     });
     api = client({ endpoint: `${mnpd.url}/`, secretId, secretKey });
+    gradualCall = client({ endpoint: `${mnpd.url}/`, secretId, secretKey, version: "2026-12-01" });
     browser = await chromium.launch({
       executablePath: chromiumPath(),
       args: ["--no-sandbox"],
@@ -915,7 +920,149 @@ describe("mnpd web console", { timeout: 240000 }, () => {
     });
   });
 
+  describe("a gradual release", () => {
+    // A mini program of its own, made through the API: 1.0.0 online and
+    // 1.1.0 approved, and a host application with an AndroidAppKey whose
+    // install reports draw the chart.
+    const appKey = "com.example.greyhost";
+    const name = `grey${randomBytes(3).toString("hex")}`;
+    let context;
+    let page;
+    let mnpId;
+    let applicationId;
+    let v2;
+
+    const ours = (params = {}) => ({ PlatformId: platformId, ...params });
+
+    async function approvedVersion(version) {
+      const task = (await api("CreateMNPVersion", ours({
+        MNPId: mnpId,
+        MNPVersion: version,
+        FileUrl: files.url(`/grey-${version}.zip`),
+        MNPVersionIntro: `grey ${version}`,
+      }))).Data.TaskId;
+      const deadline = Date.now() + STEP_TIMEOUT;
+      for (;;) {
+        const t = (await api("DescribeMNPVersion", ours({ BusinessId: task }))).Data;
+        if (t.TaskStatus === 60) break;
+        assert.notEqual(t.TaskStatus, 30, `the task of ${version} failed: ${t.TaskMsg || ""}`);
+        assert.ok(Date.now() < deadline, `the task of ${version} did not finish`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const stages = async () => Object.fromEntries(
+        (await api("DescribeMNPAllStageVersions", ours({ MNPId: mnpId }))).Data.map((r) => [r.Phase, r]),
+      );
+      const id = (await stages()).Develop.MNPVersionId;
+      await api("CreateMNPApproval", ours({ MNPVersionId: id, ApplyAction: "submit" }));
+      await api("ProcessMNPApproval", ours({
+        ApprovalNo: (await stages()).Platform.ApprovalNo,
+        // An approval asks every host application of the platform.
+        ApprovalItems: (await api("DescribeApplicationList", ours({ Offset: 0, Limit: 100 }))).Data.DataList.map(
+          (a) => ({ AppId: a.ApplicationID, ApprovalResult: 3 }),
+        ),
+      }));
+      return id;
+    }
+
+    async function report(deviceIds, versionId) {
+      const res = await fetch(`${mnpd.url}/host/v1/${platformId}/${applicationId}/reports`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Mnpd-App-Key": appKey },
+        body: JSON.stringify({
+          reports: deviceIds.map((deviceId) => ({ deviceId, mnpId, mnpVersionId: versionId, event: "installed" })),
+        }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+
+    const panel = () => page.getByRole("region", { name: /^Gradual release/ });
+
+    before(async () => {
+      applicationId = (await api("CreateApplication", ours({
+        ApplicationName: name,
+        TeamId: mnpd.teamId(),
+        Logo: `https://example.com/${name}.png`,
+        ApplicationType: 2,
+        Intro: "a host for the gradual release",
+      }))).Data.ResourceId;
+      await api("ModifyApplicationAppKey", ours({ ApplicationId: applicationId, AndroidAppKey: appKey }));
+      mnpId = (await api("CreateMNP", ours({
+        MNPType: "Life Service->144_Lilliputian Services",
+        MNPName: name,
+        MNPIcon: `https://example.com/${name}.png`,
+        MNPIntro: "Released gradually",
+        MNPDesc: "A mini program released to a growing share of devices.",
+      }))).Data.ResourceId;
+      const v1 = await approvedVersion("1.0.0");
+      await api("ReleaseMNPVersion", ours({ MNPVersionId: v1 }));
+      v2 = await approvedVersion("1.1.0");
+      ({ context, page } = await desktopPage());
+    });
+
+    after(async () => {
+      if (context) await context.close();
+    });
+
+    it("starts one at 10 % from the program's page", async () => {
+      await page.goto(`${mnpd.url}/console/`);
+      await signIn(page);
+      await page.getByRole("heading", { name: "Mini programs", level: 1 }).waitFor();
+      await openProgram(page, name);
+      await page.getByRole("link", { name: "Gradual release", exact: true }).click();
+      await panel().getByText("never had a gradual release").waitFor();
+      const form = page.getByRole("form", { name: "Start a gradual release" });
+      await form.getByLabel("Version", { exact: true }).selectOption({ label: `1.1.0 (id ${v2})` });
+      await form.getByLabel("Percentage", { exact: true }).fill("10");
+      await form.getByLabel("Listed devices (optional)").fill("qa-phone");
+      await form.getByRole("button", { name: "Start gradual release" }).click();
+      await panel().locator(".gradual-percentage", { hasText: "10 %" }).waitFor();
+      await panel().locator('[data-state="active"]').waitFor();
+      await panel().getByText("qa-phone", { exact: true }).waitFor();
+      assert.equal(await form.count(), 0, "no second release can start while one is live");
+      await snap(page, "40-gradual-started");
+    });
+
+    it("grows it to 30 % and draws the installs reported", async () => {
+      await panel().getByLabel("New percentage").fill("30");
+      await panel().getByRole("button", { name: "Set share" }).click();
+      await panel().locator(".gradual-percentage", { hasText: "30 %" }).waitFor();
+      await report(["qa-phone", "d-1", "d-2"], v2);
+      await report(["d-3"], (await api("DescribeOnlineVersion", ours({ MNPId: mnpId }))).Data.DataList[0].MNPVersionId);
+      await panel().getByRole("button", { name: "Refresh" }).click();
+      const installed = page.locator('[data-count="installed"] .figure-value');
+      await installed.getByText("3", { exact: true }).waitFor();
+      const chart = page.getByRole("img", { name: /Installs per version over time/ });
+      await chart.waitFor();
+      assert.ok((await chart.locator("path.chart-line").count()) >= 1, "a line per version");
+      await chart.locator(`path.chart-line[data-version="${v2}"]`).waitFor();
+      assert.equal(await chart.locator('path[data-series="share"]').count(), 1, "the share as a step line");
+      await page.locator(".chart-legend").getByText("1.1.0 — 3 installed").waitFor();
+      const history = page.getByRole("table", { name: "History of the gradual release" });
+      await history.locator('tr[data-event="modified"]').getByText("30 %").waitFor();
+      await snap(page, "41-gradual-grown");
+    });
+
+    it("halts it with a reason", async () => {
+      await panel().getByRole("button", { name: "Halt…" }).click();
+      const halt = panel().getByRole("form", { name: "Halt the release" });
+      await halt.getByLabel("Reason").fill("crash on start");
+      await halt.getByRole("button", { name: "Halt now" }).click();
+      await panel().locator('[data-state="halted"]').waitFor();
+      await panel().locator(".halt-reason", { hasText: "crash on start" }).waitFor();
+      assert.doesNotMatch(await panel().innerText(), /\b(null|undefined|NaN)\b/, "no missing value shown");
+      await page.getByRole("form", { name: "Start a gradual release" }).waitFor();
+      const rollout = (await gradualCall("DescribeGradualRelease", ours({ MNPId: mnpId }))).Rollout;
+      assert.equal(rollout.State, "halted");
+      assert.equal(rollout.HaltReason, "crash on start");
+      assert.equal(rollout.Percentage, 30);
+      await snap(page, "42-gradual-halted");
+    });
+  });
+
   it("never sent the SecretKey, and mnpd never logged it", async () => {
+    // mnpd's own actions go under their own version, TCMPP's under 2024-08-01.
+    const versionOf = (r) => (/GradualRelease|InstallReport/.test(r.headers["x-tc-action"]) ? "2026-12-01" : "2024-08-01");
+    assert.ok(requests.some((r) => versionOf(r) === "2026-12-01"), "the gradual release page called mnpd's actions");
     const all_calls = requests.filter((r) => r.method === "POST" && r.headers["x-tc-action"]);
     // A user's calls carry the session cookie and the console's header, no signature.
     const user_calls = all_calls.filter((r) => r.headers["x-mnpd-console"] === "1");
@@ -925,7 +1072,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
     for (const r of user_calls) {
       assert.equal(new URL(r.url).pathname, "/");
       assert.equal(r.headers.authorization, undefined);
-      assert.equal(r.headers["x-tc-version"], "2024-08-01");
+      assert.equal(r.headers["x-tc-version"], versionOf(r));
     }
     const secrets = [secretKey, wrongKey, "Wrong-passw0rd", ...userPasswords];
     for (const r of requests) {
@@ -938,7 +1085,7 @@ describe("mnpd web console", { timeout: 240000 }, () => {
       assert.equal(new URL(r.url).pathname, "/", "API calls go to the root, like the SDKs'");
       assert.equal(new URL(r.url).search, "");
       assert.equal(r.headers["content-type"], "application/json");
-      assert.equal(r.headers["x-tc-version"], "2024-08-01");
+      assert.equal(r.headers["x-tc-version"], versionOf(r));
       assert.match(r.headers["x-tc-timestamp"], /^\d{10}$/);
       assert.match(
         r.headers.authorization,

@@ -104,11 +104,14 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 /// it needs: the console greys these out from the server's own table
 /// (`grants.rs`), so the page and the check cannot drift apart.
 fn denied_actions(u: &SignedInUser) -> serde_json::Map<String, Value> {
+    // mnpd's own actions (gradual releases) are greyed out by the same list.
+    let ours = crate::extension::Action::ALL.map(|a| a.name());
     Action::ALL
         .iter()
-        .filter_map(|a| {
-            grants::missing(a.name(), &u.permissions)
-                .map(|need| (a.name().to_string(), Value::from(need)))
+        .map(|a| a.name())
+        .chain(ours)
+        .filter_map(|name| {
+            grants::missing(name, &u.permissions).map(|need| (name.to_string(), Value::from(need)))
         })
         .collect()
 }

@@ -223,6 +223,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         DataCommand::User(command) => {
             crate::admin_user::run(&organization, command, j).await?;
         }
+        DataCommand::Rollout(command) => {
+            crate::admin_rollout::run(metadata.store(), command, j).await?;
+        }
         DataCommand::Team(TeamCommand::Create { platform_id, name }) => {
             let team = admin.create_team(&platform_id, name.as_deref()).await?;
             emit(

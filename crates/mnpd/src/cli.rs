@@ -240,6 +240,10 @@ pub enum DataCommand {
     /// Console users of a platform (docs/organization.md).
     #[command(subcommand)]
     User(UserCommand),
+    /// Gradual releases of a mini program (docs/host-apps.md), acting as
+    /// the account that owns the platform.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
     /// Apply the database migrations (the server also does at start).
     Migrate,
 }
@@ -383,6 +387,62 @@ pub enum UserCommand {
         #[arg(long)]
         account: String,
     },
+}
+
+/// The mini program whose gradual release a command is about.
+#[derive(Args, Debug)]
+pub struct RolloutTarget {
+    #[arg(long)]
+    pub platform_id: String,
+    #[arg(long)]
+    pub mnp_id: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolloutCommand {
+    /// The live gradual release of a mini program (or its latest): state,
+    /// share, listed devices, install counts and history.
+    Show(RolloutTarget),
+    /// Offer an approved, never released version to a share of devices.
+    Start {
+        #[arg(long)]
+        platform_id: String,
+        #[arg(long)]
+        mnp_version_id: i64,
+        /// The share of devices, 0 to 100 (steps of 0.1).
+        #[arg(long)]
+        percentage: f64,
+        /// A device that gets the version whatever its cohort; repeatable.
+        #[arg(long = "device-id", value_name = "DEVICE_ID")]
+        device_ids: Vec<String>,
+        /// Halt by itself when this percentage of installs fails.
+        #[arg(long)]
+        failure_threshold: Option<f64>,
+        /// Installs reported before the failure threshold applies.
+        #[arg(long)]
+        min_sample: Option<i64>,
+    },
+    /// Change the share of devices of the live gradual release.
+    Grow {
+        #[command(flatten)]
+        target: RolloutTarget,
+        #[arg(long)]
+        percentage: f64,
+    },
+    /// No more devices get the version; those that have it keep it.
+    Pause(RolloutTarget),
+    /// Undo `pause`.
+    Resume(RolloutTarget),
+    /// Every device returns to the online version.
+    Halt {
+        #[command(flatten)]
+        target: RolloutTarget,
+        /// Shown with the release; "halted by operator" when not given.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Release the version to everyone: it becomes the online version.
+    Promote(RolloutTarget),
 }
 
 /// How a client command reaches a running server and signs its calls.

@@ -2,6 +2,7 @@
 //! client.
 
 mod admin;
+mod admin_rollout;
 mod admin_user;
 mod backends;
 mod cli;

@@ -7,7 +7,7 @@ import { createHash, createHmac } from "node:crypto";
 const sha256 = (s) => createHash("sha256").update(s).digest("hex");
 const hmac = (k, s) => createHmac("sha256", k).update(s).digest();
 
-export function client({ endpoint, secretId, secretKey }) {
+export function client({ endpoint, secretId, secretKey, version = "2024-08-01" }) {
   const url = new URL(endpoint);
   return async function call(action, params) {
     const payload = JSON.stringify(params);
@@ -30,7 +30,7 @@ export function client({ endpoint, secretId, secretKey }) {
       headers: {
         "Content-Type": "application/json",
         "X-TC-Action": action,
-        "X-TC-Version": "2024-08-01",
+        "X-TC-Version": version,
         "X-TC-Timestamp": String(timestamp),
         Authorization: `TC3-HMAC-SHA256 Credential=${secretId}/${scope}, SignedHeaders=content-type;host, Signature=${signature}`,
       },

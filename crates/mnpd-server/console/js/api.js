@@ -10,6 +10,23 @@ import * as session from "./session.js";
 
 export const SERVICE = "tcmpp";
 export const API_VERSION = "2024-08-01";
+// mnpd's own actions (gradual releases) answer on the same endpoint under
+// their own version (docs/host-apps.md); the console calls them by name
+// like any other action.
+export const EXTENSION_VERSION = "2026-12-01";
+const EXTENSION_ACTIONS = new Set([
+  "CreateGradualRelease",
+  "ModifyGradualRelease",
+  "PauseGradualRelease",
+  "ResumeGradualRelease",
+  "HaltGradualRelease",
+  "PromoteGradualRelease",
+  "DescribeGradualRelease",
+  "DescribeGradualReleaseList",
+  "DescribeInstallReport",
+  "DescribePackageSigningKeys",
+  "RotatePackageSigningKey",
+]);
 
 export class ApiError extends Error {
   constructor(code, message, { requestId = "", action = "" } = {}) {
@@ -105,7 +122,7 @@ async function attempt(action, params, creds) {
   const headers = {
     "Content-Type": contentType,
     "X-TC-Action": action,
-    "X-TC-Version": API_VERSION,
+    "X-TC-Version": EXTENSION_ACTIONS.has(action) ? EXTENSION_VERSION : API_VERSION,
     "X-TC-Timestamp": String(timestamp),
     "X-TC-RequestClient": "mnpd-console",
   };

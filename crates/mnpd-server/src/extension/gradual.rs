@@ -164,7 +164,7 @@ fn adoption_json(points: &[AdoptionPoint]) -> Value {
         .collect()
 }
 
-fn report_json(report: &RolloutReport) -> Map<String, Value> {
+pub fn report_json(report: &RolloutReport) -> Map<String, Value> {
     fields(json!({
         "Rollout": rollout_json(&report.rollout),
         "Counts": counts_json(&report.counts),

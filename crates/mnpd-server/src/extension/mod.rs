@@ -5,7 +5,7 @@
 //! Parameters are a JSON body (the SDKs' default), checked by serde with
 //! unknown fields refused.
 
-mod gradual;
+pub mod gradual;
 mod signing;
 
 use serde::de::DeserializeOwned;

@@ -1,10 +1,12 @@
 // One mini program: its versions by stage (DescribeMNPAllStageVersions) with
 // approval and release actions, new versions (CreateMNPVersion) and their
-// tasks, releases and rollback, and the preview QR code.
+// tasks, releases and rollback, the gradual release (pages/gradual.js),
+// and the preview QR code.
 
 import { onPlatform, servedPath } from "../api.js";
 import * as tasks from "../tasks.js";
 import { prettyType } from "./programs.js";
+import { gradualTab } from "./gradual.js";
 import {
   h,
   clear,
@@ -29,6 +31,7 @@ import {
 const TABS = [
   ["versions", "Versions"],
   ["releases", "Releases"],
+  ["gradual", "Gradual release"],
   ["preview", "Preview"],
 ];
 
@@ -82,6 +85,7 @@ export async function renderProgram(ctx) {
 
   if (tab === "versions") await versionsTab(ctx, mnp, body, base);
   else if (tab === "releases") await releasesTab(ctx, mnp, body);
+  else if (tab === "gradual") await gradualTab(ctx, mnp, body);
   else await previewTab(ctx, mnp, body, base);
 }
 
