@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 import harness
 from harness import expect_error
@@ -195,7 +196,11 @@ def test_android_and_ios_files_open_with_the_host_sdk_key(server, tenant):
         assert material["androidAppKey"] == "com.example.host" and material["iosAppKey"] == ""
         assert material["apiEndpoint"] == server.url
         assert material["packageEndpoint"] == server.url + "packages/"
-        assert material["packageSigningKeys"] == []
+        # The platform's published package signing keys (test_package_signing.py).
+        assert material["packageSigningKeys"] == requests.get(
+            f"{server.url}.well-known/mnpd/package-signing-keys/{tenant.platform_id}",
+            timeout=10).json()["keys"]
+        assert len(material["packageSigningKeys"]) == 1
     # Nothing for iOS until a bundle id is set.
     for action in CONFIG_ACTIONS:
         tenant.fails(NOT_CONFIGURED, action, "IOSAppKey", ApplicationId=app, AppType=IOS)
@@ -289,7 +294,7 @@ def shape(value):
     if isinstance(value, dict):
         return {k: shape(v) for k, v in value.items()}
     if isinstance(value, list):
-        return "list"
+        return [shape(v) for v in value]
     return type(value).__name__
 
 

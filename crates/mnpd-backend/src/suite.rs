@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mnpd_domain::entity::*;
+use mnpd_domain::rollout::model::*;
 use mnpd_domain::store::*;
 use mnpd_domain::DomainError;
 use tokio::sync::Barrier;
@@ -56,6 +57,10 @@ macro_rules! store_suite {
             domains_are_checked_against_the_lists_in_the_writing_transaction,
             an_account_comes_back_from_its_export_with_its_ids_or_not_at_all,
             sensitive_api_requests_follow_their_api_in_the_store,
+            signing_keys_rotate_by_generation_and_retire_the_older_ones,
+            concurrent_first_signing_keys_leave_one,
+            gradual_releases_are_one_at_a_time_and_end_with_a_release,
+            install_reports_are_counted_with_bounded_reasons,
         );
     };
     (@each $run:path; $($test:ident),* $(,)?) => {
@@ -1693,6 +1698,7 @@ pub async fn releases_and_rollbacks_are_decided_in_the_store(s: Store) {
             online: None,
             target_released: false,
             target_approval: None,
+            live_rollout: None,
         })
     );
     assert_eq!(s.release_history(a).await.unwrap(), vec![]);
@@ -2999,4 +3005,295 @@ pub async fn sensitive_api_requests_follow_their_api_in_the_store(s: Store) {
         .unwrap()
         .unwrap();
     assert_eq!((back.request.status, back.mnp_name.as_str()), (40, "Shop"));
+}
+
+fn signing_key(platform_id: &str, key_id: &str, generation: i64, at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        key_id: key_id.into(),
+        platform_id: platform_id.into(),
+        generation,
+        private_key: format!("enc1:private-{key_id}"),
+        public_key: format!("public-{key_id}"),
+        created_at: at,
+        not_after: None,
+    }
+}
+
+pub async fn signing_keys_rotate_by_generation_and_retire_the_older_ones(s: Store) {
+    let (_a, p, _t) = seed(&s).await;
+    assert!(s.signing_keys(&p.platform_id).await.unwrap().is_empty());
+    let first = signing_key(&p.platform_id, "00000000000000a1", 1, 10);
+    s.insert_signing_key(&first, 999).await.unwrap();
+    // Nothing older to retire: the first key is current.
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    // A second key of the same generation is refused, and changes nothing.
+    let rival = signing_key(&p.platform_id, "00000000000000b1", 1, 11);
+    assert!(matches!(
+        s.insert_signing_key(&rival, 500).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // So is a key id that exists.
+    let same_id = signing_key(&p.platform_id, "00000000000000a1", 2, 11);
+    assert!(matches!(
+        s.insert_signing_key(&same_id, 500).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![first.clone()]
+    );
+
+    let second = signing_key(&p.platform_id, "00000000000000a2", 2, 20);
+    s.insert_signing_key(&second, 120).await.unwrap();
+    let third = signing_key(&p.platform_id, "00000000000000a3", 3, 30);
+    s.insert_signing_key(&third, 130).await.unwrap();
+    // Newest first; a retiring key keeps the end of its first overlap.
+    assert_eq!(
+        s.signing_keys(&p.platform_id).await.unwrap(),
+        vec![
+            third,
+            SigningKeyRecord {
+                not_after: Some(130),
+                ..second
+            },
+            SigningKeyRecord {
+                not_after: Some(120),
+                ..first
+            },
+        ]
+    );
+
+    // Another platform's keys are its own, and a platform must exist.
+    s.insert_platform(&Platform {
+        platform_id: OTHER_PLATFORM.into(),
+        account_id: p.account_id,
+        name: "q".into(),
+        expires_at: None,
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    let other = signing_key(OTHER_PLATFORM, "00000000000000c1", 1, 40);
+    s.insert_signing_key(&other, 140).await.unwrap();
+    assert_eq!(s.signing_keys(OTHER_PLATFORM).await.unwrap(), vec![other]);
+    assert_eq!(s.signing_keys(&p.platform_id).await.unwrap().len(), 3);
+    assert!(s
+        .insert_signing_key(&signing_key("TNOSUCHPLATFORM", "00000000000000d1", 1, 1), 1)
+        .await
+        .is_err());
+    assert!(s.signing_keys("TNOSUCHPLATFORM").await.unwrap().is_empty());
+}
+
+pub async fn concurrent_first_signing_keys_leave_one(s: Store) {
+    let (_a, p, _t) = seed(&s).await;
+    let outcomes = race(6, |i| {
+        let s = s.clone();
+        let key = signing_key(&p.platform_id, &format!("{i:016}"), 1, 10);
+        async move { s.insert_signing_key(&key, 10).await }
+    })
+    .await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict(_)))));
+    let keys = s.signing_keys(&p.platform_id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].not_after, None);
+}
+
+fn new_rollout(permille: i64) -> NewRollout {
+    NewRollout {
+        permille,
+        device_ids: vec!["dev-1".into()],
+        failure_threshold_permille: 50,
+        min_sample: 10,
+    }
+}
+
+pub async fn gradual_releases_are_one_at_a_time_and_end_with_a_release(s: Store) {
+    let v1 = mini_program_with_version(&s).await;
+    let mnp = v1.new.mnp_id.clone();
+    let v2 = version(&s, &mnp, "2024082016302500009", "1.1.0").await;
+    let agree = |_: &ReleaseState| Ok(());
+    s.change_online_version(&v1, ReleaseKind::Release, &who("alice"), 5, &agree)
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = std::sync::Mutex::new(None);
+    let started = s
+        .start_rollout(
+            &v2,
+            &new_rollout(100),
+            &who("alice"),
+            6,
+            &|st: &ReleaseState| {
+                *seen.lock().unwrap() = Some(st.live_rollout.clone());
+                Ok(())
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().take(), Some(None));
+    assert_eq!(
+        (started.state, started.permille, started.base_mnp_version_id),
+        (RolloutState::Active, 100, Some(v1.mnp_version_id))
+    );
+    assert_eq!(s.live_rollout(&mnp).await.unwrap(), Some(started.clone()));
+    // A second one is refused by the store itself when the check is raced.
+    assert!(matches!(
+        s.start_rollout(&v2, &new_rollout(100), &who("bob"), 7, &agree)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let grown = s
+        .change_rollout(&mnp, &who("bob"), 8, &|r: &Rollout| {
+            let mut u = RolloutUpdate::from(r, "modified");
+            u.permille = 500;
+            u.device_ids.push("dev-2".into());
+            Ok(u)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (grown.permille, grown.revision, grown.device_ids.len()),
+        (500, 2, 2)
+    );
+    assert_eq!(
+        s.get_rollout(started.rollout_id).await.unwrap(),
+        Some(grown.clone())
+    );
+    assert_eq!(
+        s.live_rollout_counts().await.unwrap(),
+        vec![(RolloutState::Active, 1)]
+    );
+    // Promoting is a release of its version, which ends it as promoted.
+    let seen_live = std::sync::Mutex::new(None);
+    s.change_online_version(
+        &v2,
+        ReleaseKind::Release,
+        &who("carol"),
+        9,
+        &|st: &ReleaseState| {
+            *seen_live.lock().unwrap() = st.live_rollout.as_ref().map(|r| r.rollout_id);
+            Ok(())
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(seen_live.lock().unwrap().take(), Some(started.rollout_id));
+    assert_eq!(s.live_rollout(&mnp).await.unwrap(), None);
+    let ended = s.latest_rollout(&mnp).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.state, ended.ended_at, ended.revision),
+        (RolloutState::Promoted, Some(9), 3)
+    );
+    let events: Vec<String> = s
+        .rollout_events(started.rollout_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}:{}:{}", e.action, e.state.as_str(), e.actor.shown()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "started:active:alice",
+            "modified:active:bob",
+            "promoted:promoted:carol"
+        ]
+    );
+    // Without a live one, a change is refused with the reason.
+    assert!(matches!(
+        s.change_rollout(&mnp, &who("bob"), 10, &|r: &Rollout| Ok(
+            RolloutUpdate::from(r, "x")
+        ))
+        .await
+        .unwrap(),
+        Err(DomainError::NoLiveRollout(_))
+    ));
+    let (total, page) = s.list_rollouts(PLATFORM, Some(&mnp), 0, 10).await.unwrap();
+    assert_eq!((total, page.len()), (1, 1));
+    assert_eq!(
+        s.list_rollouts(PLATFORM, Some("mpzzzzzzzzzzzzzz"), 0, 10)
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+}
+
+pub async fn install_reports_are_counted_with_bounded_reasons(s: Store) {
+    let v1 = mini_program_with_version(&s).await;
+    let tally = |event, reason: Option<String>, count| InstallTally {
+        mnp_id: v1.new.mnp_id.clone(),
+        mnp_version_id: v1.mnp_version_id,
+        rollout_id: 7,
+        event,
+        reason,
+        count,
+    };
+    let mut batch = vec![
+        tally(InstallEvent::Installed, None, 5),
+        tally(InstallEvent::Downloaded, None, 6),
+    ];
+    for i in 0..(MAX_FAILURE_REASONS + 5) {
+        batch.push(tally(
+            InstallEvent::Failed,
+            Some(format!("reason {i:02}")),
+            1,
+        ));
+    }
+    s.record_installs(&batch, 1_000).await.unwrap();
+    s.record_installs(
+        &[tally(InstallEvent::Failed, Some("reason 00".into()), 2)],
+        1_400,
+    )
+    .await
+    .unwrap();
+    let counts = s.install_counts(v1.mnp_version_id, Some(7)).await.unwrap();
+    assert_eq!(
+        (counts.downloaded, counts.installed, counts.failed),
+        (6, 5, MAX_FAILURE_REASONS + 5 + 2)
+    );
+    assert_eq!(counts.failure_reasons.len() as i64, MAX_FAILURE_REASONS + 1);
+    assert_eq!(counts.failure_reasons[0], ("other".to_string(), 5));
+    assert_eq!(counts.failure_reasons[1], ("reason 00".to_string(), 3));
+    assert_eq!(
+        s.install_counts(v1.mnp_version_id, Some(8)).await.unwrap(),
+        InstallCounts::default()
+    );
+    assert_eq!(
+        s.install_counts(v1.mnp_version_id, None)
+            .await
+            .unwrap()
+            .installed,
+        5
+    );
+    let series = s.adoption(&v1.new.mnp_id, 0).await.unwrap();
+    let buckets: std::collections::BTreeSet<i64> = series.iter().map(|p| p.bucket_start).collect();
+    assert_eq!(buckets.into_iter().collect::<Vec<_>>(), vec![900, 1200]);
+    // Buckets past the keeping period go at the next report.
+    s.record_installs(
+        &[tally(InstallEvent::Launched, None, 1)],
+        1_000 + SERIES_KEEP_SECS + 600,
+    )
+    .await
+    .unwrap();
+    assert!(s
+        .adoption(&v1.new.mnp_id, 0)
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.bucket_start > 1_400));
 }

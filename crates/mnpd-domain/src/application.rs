@@ -11,6 +11,7 @@ use crate::host_config::{self, ConfigFile, Material};
 use crate::ids;
 use crate::mini_program::{check_page, owned_platform};
 use crate::shared_key::SharedKey;
+use crate::signing::PackageSigning;
 use crate::store::{
     AccountStore, ApplicationStore, Has, MiniProgramStore, SettingStore, StoreError,
 };
@@ -65,6 +66,8 @@ pub struct Applications {
     /// The base URL hosts reach this deployment at (configuration files).
     public_url: String,
     host_master: SharedKey,
+    /// The platform's published package signing keys go into each file.
+    package_signing: Option<PackageSigning>,
 }
 
 impl Applications {
@@ -84,12 +87,20 @@ impl Applications {
             clock,
             public_url: String::new(),
             host_master: SharedKey::new(host_config::MASTER_SETTING),
+            package_signing: None,
         }
     }
 
     /// The public base URL written into configuration files.
     pub fn with_public_url(mut self, public_url: &str) -> Self {
         self.public_url = public_url.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// Where configuration files get the platform's package signing keys;
+    /// without it, no file can be made.
+    pub fn with_package_signing(mut self, signing: PackageSigning) -> Self {
+        self.package_signing = Some(signing);
         self
     }
 
@@ -111,6 +122,11 @@ impl Applications {
     ) -> Result<ConfigFile, DomainError> {
         let app = self.owned(caller, platform_id, application_id).await?;
         let package_name = host_config::package_name_for(&app, app_type)?;
+        // A file without the keys would have the host trust no package.
+        let signing = self.package_signing.as_ref().ok_or_else(|| {
+            DomainError::Internal("configuration files need the package signing service".into())
+        })?;
+        let package_signing_keys = signing.published_keys(&app.platform_id).await?;
         let material = Material {
             platform_id: app.platform_id.clone(),
             application_id: app.application_id.clone(),
@@ -119,7 +135,7 @@ impl Applications {
             ios_app_key: app.ios_app_key.clone(),
             api_endpoint: format!("{}/", self.public_url),
             package_endpoint: format!("{}/packages/", self.public_url),
-            package_signing_keys: Vec::new(),
+            package_signing_keys,
             issued_at: self.clock.now().unix_timestamp(),
         };
         let key = self.host_sdk_key(&app.platform_id).await?;

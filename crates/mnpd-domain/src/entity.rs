@@ -449,6 +449,9 @@ pub struct ReleaseState {
     pub target_released: bool,
     /// Status of the target version's latest approval, if any.
     pub target_approval: Option<i64>,
+    /// The mini program's gradual release in progress, if any: a release
+    /// or rollback ends it.
+    pub live_rollout: Option<crate::rollout::model::Rollout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -78,6 +78,17 @@ pub enum DomainError {
     ApprovalItemsEmpty,
     #[error("{0}")]
     ApprovalNotProcessing(String),
+    // Gradual releases (an mnpd extension, docs/host-apps.md).
+    /// A second gradual release of a mini program while one is live.
+    #[error("{0}")]
+    RolloutExists(String),
+    /// No gradual release of the mini program is live (or the named one
+    /// does not exist).
+    #[error("{0}")]
+    NoLiveRollout(String),
+    /// The change does not apply to the release's state.
+    #[error("{0}")]
+    RolloutState(String),
     #[error("{0}")]
     ApprovalApplicationMismatch(String),
     #[error("{0}")]

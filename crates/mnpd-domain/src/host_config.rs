@@ -85,9 +85,11 @@ pub struct Material {
     pub api_endpoint: String,
     /// Where package URLs (and their `.policy.json`) start.
     pub package_endpoint: String,
-    /// Public keys the platform signs packages with; empty until package
-    /// signing exists. A host trusts only these.
-    pub package_signing_keys: Vec<String>,
+    /// Public keys the platform signs packages with, newest first, as
+    /// `/.well-known/mnpd/package-signing-keys/` publishes them: the
+    /// current one and those rotated out whose overlap has not ended. A
+    /// host trusts only these.
+    pub package_signing_keys: Vec<crate::signing::PublishedKey>,
     /// When the file was made (Unix seconds).
     pub issued_at: i64,
 }
@@ -265,7 +267,13 @@ mod tests {
             ios_app_key: String::new(),
             api_endpoint: "https://mnp.example.com/".into(),
             package_endpoint: "https://mnp.example.com/packages/".into(),
-            package_signing_keys: Vec::new(),
+            package_signing_keys: vec![crate::signing::PublishedKey {
+                key_id: "fe812c12f3ab4ce6".into(),
+                algorithm: "Ed25519".into(),
+                public_key: "6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=".into(),
+                created_at: 1_699_000_000,
+                not_after: None,
+            }],
             issued_at: 1_700_000_000,
         }
     }

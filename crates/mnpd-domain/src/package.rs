@@ -17,8 +17,8 @@ use crate::error::DomainError;
 use crate::mini_program::owned_platform;
 use crate::shared_key::SharedKey;
 use crate::store::{
-    AccountStore, BlobStore, BlobStream, Has, MiniProgramStore, ReleaseStore, SettingStore,
-    StoreResult, VersionStore,
+    AccountStore, BlobStore, BlobStream, Has, MiniProgramStore, ReleaseStore, RolloutStore,
+    SettingStore, StoreResult, VersionStore,
 };
 
 const KEY_SETTING: &str = "package_url_key";
@@ -30,6 +30,7 @@ pub struct Packages {
     mini_programs: Arc<dyn MiniProgramStore>,
     versions: Arc<dyn VersionStore>,
     releases: Arc<dyn ReleaseStore>,
+    rollouts: Arc<dyn RolloutStore>,
     /// Where the URL signing key is kept.
     server_settings: Arc<dyn SettingStore>,
     blobs: Arc<dyn BlobStore>,
@@ -63,6 +64,7 @@ impl Packages {
             + Has<dyn MiniProgramStore>
             + Has<dyn VersionStore>
             + Has<dyn ReleaseStore>
+            + Has<dyn RolloutStore>
             + Has<dyn SettingStore>
             + ?Sized,
     {
@@ -71,6 +73,7 @@ impl Packages {
             mini_programs: Has::share(&store),
             versions: Has::share(&store),
             releases: Has::share(&store),
+            rollouts: Has::share(&store),
             server_settings: Has::share(&store),
             blobs,
             clock,
@@ -138,7 +141,9 @@ impl Packages {
 
     /// Where a host gets the package of `version` for the next `ttl_secs`,
     /// by the configured delivery. The caller has decided that the version
-    /// is one to hand out: this checks nothing about it.
+    /// is one to hand out: this checks nothing about it. mnpd's own URL is
+    /// served by `authorize` only while the version is online or in a live
+    /// gradual release; a bucket or CDN URL works until it expires.
     pub async fn download_url(&self, version: &Version) -> Result<String, DomainError> {
         let sha256 = &version.new.sha256;
         match &self.delivery {
@@ -234,13 +239,22 @@ impl Packages {
         if listing.mini_program.status == STATUS_REMOVED {
             return Err(DownloadRefusal::NotServed);
         }
-        match self
+        let online = self
             .releases
             .online_version(mnp_id)
             .await
+            .map_err(|e| unavailable(e.into()))?;
+        if online.is_some_and(|o| o.version.mnp_version_id == mnp_version_id) {
+            return Ok(version);
+        }
+        // A version in a live gradual release is served to its devices.
+        match self
+            .rollouts
+            .live_rollout(mnp_id)
+            .await
             .map_err(|e| unavailable(e.into()))?
         {
-            Some(online) if online.version.mnp_version_id == mnp_version_id => Ok(version),
+            Some(r) if r.version.mnp_version_id == mnp_version_id => Ok(version),
             _ => Err(DownloadRefusal::NotServed),
         }
     }

@@ -254,6 +254,7 @@ mod tests {
             online,
             target_released: released,
             target_approval: approval,
+            live_rollout: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The emulator's reset: an account, or one platform of it, back to its
 //! first-start state. The account, its keys, its platforms and their
 //! default teams stay; everything the API created goes, packages included.
+//! The platforms' package signing keys stay too: hosts built against the
+//! published keys (as with the host SDK key) keep trusting the platform.
 
 use std::sync::Arc;
 

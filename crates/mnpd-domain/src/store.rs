@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::entity::*;
 use crate::error::DomainError;
+use crate::rollout::model::*;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
@@ -428,6 +429,60 @@ pub trait ReleaseStore: Send + Sync {
     async fn release_history(&self, mnp_id: &str) -> StoreResult<Vec<ReleaseRecord>>;
     /// Takes the mini program out of service: nothing is online afterwards.
     async fn clear_online_version(&self, mnp_id: &str) -> StoreResult<bool>;
+}
+
+/// Gradual releases and the install reports of host applications.
+#[async_trait]
+pub trait RolloutStore: Send + Sync {
+    /// Starts a gradual release of `version` if `decide` agrees with the
+    /// release state (read under the mini program's lock, like a release);
+    /// a live one already there is refused by `decide` or, in a race, by
+    /// the store (`Conflict`).
+    async fn start_rollout(
+        &self,
+        version: &Version,
+        new: &NewRollout,
+        user: &Actor,
+        now: i64,
+        decide: &(dyn for<'a> Fn(&'a ReleaseState) -> Result<(), DomainError> + Send + Sync),
+    ) -> StoreResult<Result<Rollout, DomainError>>;
+    /// Applies `change` to the mini program's live gradual release, under
+    /// its lock; `NoLiveRollout` when there is none.
+    async fn change_rollout(
+        &self,
+        mnp_id: &str,
+        user: &Actor,
+        now: i64,
+        change: &(dyn for<'a> Fn(&'a Rollout) -> Result<RolloutUpdate, DomainError> + Send + Sync),
+    ) -> StoreResult<Result<Rollout, DomainError>>;
+    async fn live_rollout(&self, mnp_id: &str) -> StoreResult<Option<Rollout>>;
+    /// The mini program's latest gradual release, live or not.
+    async fn latest_rollout(&self, mnp_id: &str) -> StoreResult<Option<Rollout>>;
+    async fn get_rollout(&self, rollout_id: i64) -> StoreResult<Option<Rollout>>;
+    /// Gradual releases of the platform (of one mini program), newest
+    /// first: the total and one page.
+    async fn list_rollouts(
+        &self,
+        platform_id: &str,
+        mnp_id: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Rollout>)>;
+    async fn rollout_events(&self, rollout_id: i64) -> StoreResult<Vec<RolloutEvent>>;
+    /// Live gradual releases by state, every mini program counted.
+    async fn live_rollout_counts(&self) -> StoreResult<Vec<(RolloutState, i64)>>;
+    /// Adds a batch of install reports to the counts, the failure reasons
+    /// (bounded) and the series (buckets older than `keep_after` dropped).
+    async fn record_installs(&self, tallies: &[InstallTally], now: i64) -> StoreResult<()>;
+    /// The counts of a version's reports, inside one gradual release
+    /// (`Some(id)`) or all of them (`None`).
+    async fn install_counts(
+        &self,
+        mnp_version_id: i64,
+        rollout_id: Option<i64>,
+    ) -> StoreResult<InstallCounts>;
+    /// The mini program's report series since `since`, oldest first.
+    async fn adoption(&self, mnp_id: &str, since: i64) -> StoreResult<Vec<AdoptionPoint>>;
 }
 
 /// The preview and trial version of each mini program.
@@ -859,6 +914,44 @@ pub trait SensitiveApiStore: Send + Sync {
     async fn granted_requests(&self, mnp_id: &str) -> StoreResult<Vec<PermissionRequestListing>>;
 }
 
+/// A platform's package signing key as stored (crate::signing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The first 16 hex digits of the SHA-256 of the public key.
+    pub key_id: String,
+    pub platform_id: String,
+    /// 1 for the platform's first key, one more at each rotation: unique
+    /// per platform, so that of two nodes making the same key at once only
+    /// one succeeds.
+    pub generation: i64,
+    /// The 32-byte Ed25519 seed, base64, sealed as API secret keys are
+    /// (crate::secret).
+    pub private_key: String,
+    /// The 32-byte Ed25519 public key, base64.
+    pub public_key: String,
+    pub created_at: i64,
+    /// When a rotated-out key stops being published; None for the
+    /// platform's current key.
+    pub not_after: Option<i64>,
+}
+
+/// Package signing keys of the platforms.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Every key of the platform, newest (highest generation) first.
+    async fn signing_keys(&self, platform_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Records `key` and, in the same transaction, makes every older key
+    /// of the platform that is not retiring yet retire at
+    /// `retire_older_at`. Conflict when the platform already has a key of
+    /// that generation (another node rotated or created it first) or the
+    /// key id exists.
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        retire_older_at: i64,
+    ) -> StoreResult<()>;
+}
+
 pub trait MetaStore:
     AccountStore
     + MiniProgramStore
@@ -877,6 +970,8 @@ pub trait MetaStore:
     + DomainStore
     + ConsoleSessionStore
     + SensitiveApiStore
+    + SigningKeyStore
+    + RolloutStore
 {
 }
 impl<
@@ -896,7 +991,9 @@ impl<
             + DomainStore
             + FixtureStore
             + ConsoleSessionStore
-            + SensitiveApiStore,
+            + SensitiveApiStore
+            + SigningKeyStore
+            + RolloutStore,
     > MetaStore for T
 {
 }
@@ -942,6 +1039,8 @@ capabilities!(
     DomainStore,
     ConsoleSessionStore,
     SensitiveApiStore,
+    SigningKeyStore,
+    RolloutStore,
 );
 
 /// A package as a local file, for validation; the guard removes a temporary

@@ -120,7 +120,7 @@ impl ApiError {
             ),
             ApiError::NoSuchVersion(v) => (
                 C::NoSuchVersion,
-                format!("API version `{v}` does not exist for tcmpp; send Version 2024-08-01"),
+                format!("API version `{v}` does not exist for tcmpp; send Version 2024-08-01 (or 2026-12-01 for mnpd's own actions: gradual releases, docs/host-apps.md)"),
             ),
             ApiError::InvalidAction(a) => (
                 C::InvalidAction,
@@ -242,6 +242,9 @@ pub fn domain_code(e: &DomainError) -> ErrorCode {
         DomainError::AlreadyReleased(_) => C::FailedOperationMNPVersionReleased,
         DomainError::NothingOnline(_) => C::FailedOperationMNPOnlineVersionNotExist,
         DomainError::RollbackRefused(_) => C::FailedOperation,
+        DomainError::RolloutExists(_) => C::FailedOperation,
+        DomainError::NoLiveRollout(_) => C::FailedOperationRecordNotFound,
+        DomainError::RolloutState(_) => C::FailedOperation,
         DomainError::ShowcaseExists(_) => C::FailedOperationShowcaseVersionAlreadyExist,
         DomainError::InvalidUserId(_) => C::InvalidParameterValueInvalidUserId,
         DomainError::InvalidUserName(_) => C::InvalidParameterValueInvalidUserName,
@@ -386,6 +389,30 @@ pub fn upload_refusal(refusal: &UploadRefusal) -> (axum::http::StatusCode, &'sta
         UploadRefusal::Internal(_) => (
             S::INTERNAL_SERVER_ERROR,
             "InternalError",
+            "internal error; retry, and report it if it persists".into(),
+        ),
+    }
+}
+
+/// The public key route's half of the table: failures of
+/// `GET /.well-known/mnpd/package-signing-keys/{PlatformId}` as an HTTP
+/// status and the message the JSON `error` carries. Public data, so an
+/// unknown platform is a plain 404 and a fault says nothing of its cause.
+pub fn signing_keys_refusal(e: &DomainError) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode as S;
+    match e {
+        DomainError::InvalidPlatformId(id) => (
+            S::NOT_FOUND,
+            format!(
+                "no platform `{id}` on this server; send the PlatformId the operator gave the host"
+            ),
+        ),
+        DomainError::Unavailable(_) => (
+            S::SERVICE_UNAVAILABLE,
+            "storage is unavailable right now; retry in a moment".into(),
+        ),
+        _ => (
+            S::INTERNAL_SERVER_ERROR,
             "internal error; retry, and report it if it persists".into(),
         ),
     }

@@ -21,6 +21,7 @@ use crate::console_session;
 use crate::emulator::recording::{raw_params, Pending};
 use crate::envelope;
 use crate::errors::ApiError;
+use crate::extension;
 use crate::handlers;
 use crate::AppState;
 
@@ -208,25 +209,16 @@ async fn process(
             });
         }
     }
+    if signed.version == extension::VERSION {
+        return extension_call(state, signed, action_seen).await;
+    }
     if signed.version != API_VERSION {
         return Err(ApiError::NoSuchVersion(signed.version));
     }
     let action = Action::from_name(&signed.action)
         .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
     *action_seen = action.name();
-    if let Some(user) = &signed.user {
-        if let Some(permission) = grants::missing(action.name(), &user.permissions) {
-            return Err(ApiError::RoleLacksPermission {
-                action: action.name().to_string(),
-                permission,
-            });
-        }
-    }
-    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
-        if !state.settings.regions.iter().any(|r| r == region) {
-            return Err(ApiError::UnsupportedRegion(region.to_string()));
-        }
-    }
+    admit_role_and_region(state, &signed, action.name())?;
     let caller = signed.caller;
     if let Some(emulator) = &state.emulator {
         let strike = emulator.faults.strike(caller.account_id, action);
@@ -263,7 +255,7 @@ async fn process(
         return Err(ApiError::NulCharacter(field));
     }
     if let Some(user) = &signed.user {
-        check_team_role(state, user, action, &params).await?;
+        check_team_role(state, user, action.name(), &params).await?;
     }
     let call = Call {
         action,
@@ -279,10 +271,10 @@ async fn process(
 async fn check_team_role(
     state: &AppState,
     user: &SignedInUser,
-    action: Action,
+    action: &str,
     params: &Map<String, Value>,
 ) -> Result<(), ApiError> {
-    let Some(permission) = grants::required(action.name()) else {
+    let Some(permission) = grants::required(action) else {
         return Ok(());
     };
     let named = |field: &str| {
@@ -309,11 +301,73 @@ async fn check_team_role(
         Ok(())
     } else {
         Err(ApiError::RoleLacksPermissionInTeam {
-            action: action.name().to_string(),
+            action: action.to_string(),
             permission,
             resource: shown,
         })
     }
+}
+
+/// The checks every action passes before its parameters are read: the
+/// console user's roles grant what it needs, and the region is served.
+fn admit_role_and_region(
+    state: &AppState,
+    signed: &Authenticated,
+    action: &str,
+) -> Result<(), ApiError> {
+    if let Some(user) = &signed.user {
+        if let Some(permission) = grants::missing(action, &user.permissions) {
+            return Err(ApiError::RoleLacksPermission {
+                action: action.to_string(),
+                permission,
+            });
+        }
+    }
+    if let Some(region) = signed.region.as_deref().filter(|r| !r.is_empty()) {
+        if !state.settings.regions.iter().any(|r| r == region) {
+            return Err(ApiError::UnsupportedRegion(region.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// mnpd's own actions (`extension::VERSION`): the same checks as the
+/// catalog's (permission, region, rate limit, team), parameters from a JSON
+/// body.
+async fn extension_call(
+    state: &AppState,
+    signed: Authenticated,
+    action_seen: &mut &'static str,
+) -> Result<Map<String, Value>, ApiError> {
+    let action = extension::Action::from_name(&signed.action)
+        .ok_or_else(|| ApiError::InvalidAction(signed.action.clone()))?;
+    *action_seen = action.name();
+    admit_role_and_region(state, &signed, action.name())?;
+    let caller = signed.caller;
+    if !state
+        .limiter
+        .admit(&format!("{}:{}", caller.account_id, action.name()))
+    {
+        return Err(ApiError::RequestLimitExceeded {
+            action: action.name().to_string(),
+        });
+    }
+    let params = match signed.params {
+        Params::Json(map) => map,
+        Params::Flat(_) => {
+            return Err(ApiError::BodyUnreadable(format!(
+                "{} takes its parameters as a JSON body (Content-Type: application/json, TC3-HMAC-SHA256), as the SDKs' CommonClient sends them",
+                action.name()
+            )))
+        }
+    };
+    if let Some(field) = nul_field(&params) {
+        return Err(ApiError::NulCharacter(field));
+    }
+    if let Some(user) = &signed.user {
+        check_team_role(state, user, action.name(), &params).await?;
+    }
+    extension::run(state, action, &caller, params).await
 }
 
 /// Who a request comes from and what it asks, before the action is known.

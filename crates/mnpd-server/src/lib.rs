@@ -8,10 +8,13 @@ pub mod download;
 pub mod emulator;
 pub mod envelope;
 pub mod errors;
+pub mod extension;
 pub mod gateway;
 pub mod handlers;
+pub mod host_api;
 pub mod metrics;
 pub mod qr;
+pub mod signing_keys;
 pub mod state;
 pub mod upload;
 
@@ -34,6 +37,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/packages/{mnp_id}/{version_id}/{file}",
             get(download::package),
         )
+        .route(
+            "/host/v1/{platform_id}/{application_id}/reports",
+            axum::routing::post(host_api::reports),
+        )
+        .route(
+            "/host/v1/{platform_id}/{application_id}/{mnp_id}",
+            get(host_api::update),
+        )
+        .route(signing_keys::PATH, get(signing_keys::published))
         .route("/qrcode/{kind}/{mnp_id}/{file}", get(qr::png))
         .route("/open/{mnp_id}", get(qr::open))
         .route("/qrcode/compile/{file}", get(compile_socket::qr_png))

@@ -45,6 +45,21 @@ struct StateLabel {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnswerLabel {
+    answer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabel {
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabel {
+    cause: String,
+}
+
 /// The action label of a request whose action could not be read.
 pub const UNKNOWN_ACTION: &str = "unknown";
 
@@ -60,6 +75,10 @@ pub struct Metrics {
     uploaded_bytes: Counter,
     backlog: Family<StateLabel, Gauge>,
     storage_up: Gauge,
+    host_checks: Family<AnswerLabel, Counter>,
+    install_reports: Family<EventLabel, Counter>,
+    halts: Family<CauseLabel, Counter>,
+    gradual_releases: Family<StateLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -142,8 +161,36 @@ impl Metrics {
             "1 when the metadata store answered the last scrape's query, else 0",
             storage_up.clone(),
         );
+        let host_checks = Family::<AnswerLabel, Counter>::default();
+        registry.register(
+            "host_update_checks",
+            "Update checks of host applications answered by this node, by answer (update, current, none, not_modified, refused)",
+            host_checks.clone(),
+        );
+        let install_reports = Family::<EventLabel, Counter>::default();
+        registry.register(
+            "install_reports",
+            "Install reports of host applications taken by this node, by event",
+            install_reports.clone(),
+        );
+        let halts = Family::<CauseLabel, Counter>::default();
+        registry.register(
+            "gradual_release_halts",
+            "Gradual releases halted through this node, by cause (manual, failures)",
+            halts.clone(),
+        );
+        let gradual_releases = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "gradual_releases",
+            "Gradual releases in progress on any node, by state, read from the metadata store at scrape time",
+            gradual_releases.clone(),
+        );
         Metrics {
             registry,
+            host_checks,
+            install_reports,
+            halts,
+            gradual_releases,
             requests,
             latency,
             rate_limited,
@@ -174,6 +221,30 @@ impl Metrics {
         if code == mnpd_api::ErrorCode::RequestLimitExceeded.as_str() {
             self.rate_limited.get_or_create(&action).inc();
         }
+    }
+
+    pub fn host_check(&self, answer: &str) {
+        self.host_checks
+            .get_or_create(&AnswerLabel {
+                answer: answer.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn install_reported(&self, event: &str, n: u64) {
+        self.install_reports
+            .get_or_create(&EventLabel {
+                event: event.to_string(),
+            })
+            .inc_by(n);
+    }
+
+    pub fn gradual_release_halted(&self, cause: &str) {
+        self.halts
+            .get_or_create(&CauseLabel {
+                cause: cause.to_string(),
+            })
+            .inc();
     }
 
     pub fn served(&self, bytes: u64) {
@@ -221,6 +292,20 @@ pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
         Err(e) => {
             tracing::warn!(error = %e, "metrics: the task backlog could not be read");
             metrics.storage_up.set(0);
+        }
+    }
+    if let Ok(live) = state.rollouts.live_counts().await {
+        for s in ["active", "paused"] {
+            let n = live
+                .iter()
+                .find(|(state, _)| state.as_str() == s)
+                .map_or(0, |(_, n)| *n);
+            metrics
+                .gradual_releases
+                .get_or_create(&StateLabel {
+                    state: s.to_string(),
+                })
+                .set(n);
         }
     }
     let mut response = metrics.render().into_response();

@@ -11,13 +11,16 @@ use mnpd_domain::compile::CompileSockets;
 use mnpd_domain::console_session::ConsoleSessions;
 use mnpd_domain::delivery::PackageDelivery;
 use mnpd_domain::domains::Domains;
+use mnpd_domain::host_delivery::HostDelivery;
 use mnpd_domain::mini_program::MiniPrograms;
 use mnpd_domain::organization::Organization;
 use mnpd_domain::package::Packages;
 use mnpd_domain::preview::Previews;
 use mnpd_domain::release::Releases;
+use mnpd_domain::rollout::Rollouts;
 use mnpd_domain::secret::SecretCipher;
 use mnpd_domain::sensitive_api::SensitiveApis;
+use mnpd_domain::signing::PackageSigning;
 use mnpd_domain::stage::Stages;
 use mnpd_domain::store::{BlobStore, MetaStore, RateLimiter};
 use mnpd_domain::upload::{UploadSettings, Uploads};
@@ -44,6 +47,9 @@ pub struct GatewaySettings {
     /// How long the token of a compile task's WebSocket URL may be used to
     /// connect.
     pub compile_socket_token_secs: i64,
+    /// How long a node answers hosts from the delivery state it read of a
+    /// mini program before reading it again.
+    pub host_state_ttl: std::time::Duration,
 }
 
 impl Default for GatewaySettings {
@@ -55,6 +61,7 @@ impl Default for GatewaySettings {
             console_idle_secs: mnpd_domain::console_session::IDLE_SECS,
             console_lifetime_secs: mnpd_domain::console_session::ABSOLUTE_SECS,
             compile_socket_token_secs: mnpd_domain::compile::DEFAULT_TOKEN_SECS,
+            host_state_ttl: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -81,9 +88,15 @@ pub struct AppState {
     pub compile_sockets: CompileSockets,
     pub approvals: Approvals,
     pub releases: Releases,
+    /// Gradual releases and install reports.
+    pub rollouts: Rollouts,
+    /// What hosts are told when they ask for a mini program.
+    pub host_delivery: HostDelivery,
     pub stages: Stages,
     pub previews: Previews,
     pub packages: Packages,
+    /// Signs what hosts are offered; publishes the platforms' public keys.
+    pub package_signing: PackageSigning,
     /// Credentials for, and receipt of, packages uploaded to mnpd itself.
     pub uploads: Arc<Uploads>,
     pub settings: GatewaySettings,
@@ -162,11 +175,13 @@ impl AppState {
                 region: gateway.regions.first().cloned().unwrap_or_default(),
             },
         ));
+        let package_signing = PackageSigning::new(store.clone(), clock.clone(), secrets.clone());
         AppState {
             accounts: Accounts::new(store.clone()),
             mini_programs: MiniPrograms::new(store.clone(), clock.clone()),
             applications: Applications::new(store.clone(), clock.clone())
-                .with_public_url(&public_url),
+                .with_public_url(&public_url)
+                .with_package_signing(package_signing.clone()),
             organization: Organization::new(store.clone(), clock.clone())
                 .with_cipher(secrets.clone()),
             domains: Domains::new(store.clone(), clock.clone()),
@@ -184,6 +199,13 @@ impl AppState {
             ),
             approvals: Approvals::new(store.clone(), clock.clone()),
             releases: Releases::new(store.clone(), clock.clone()),
+            rollouts: Rollouts::new(store.clone(), clock.clone()),
+            host_delivery: HostDelivery::new(
+                store.clone(),
+                clock.clone(),
+                None,
+                gateway.host_state_ttl,
+            ),
             stages: Stages::new(store.clone()),
             previews: Previews::new(store.clone(), clock.clone(), &public_url),
             packages: Packages::new(
@@ -194,6 +216,7 @@ impl AppState {
                 package_url_ttl_secs,
             )
             .with_delivery(package_delivery),
+            package_signing,
             clock,
             limiter,
             uploads,

@@ -7,6 +7,7 @@ use mnpd_domain::admin::Admin;
 use mnpd_domain::application::Applications;
 use mnpd_domain::clock::SystemClock;
 use mnpd_domain::organization::{password, Organization};
+use mnpd_domain::signing::{PackageSigning, PublishedKey};
 use serde_json::json;
 
 use crate::backends::open_metadata;
@@ -42,8 +43,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         std::time::Duration::ZERO,
     )
     .await?;
-    let admin = Admin::new(metadata.store(), Arc::new(SystemClock))
-        .with_cipher(cipher_of(args.secret_encryption_key.as_deref())?);
+    let cipher = cipher_of(args.secret_encryption_key.as_deref())?;
+    let admin = Admin::new(metadata.store(), Arc::new(SystemClock)).with_cipher(cipher.clone());
+    let signing = PackageSigning::new(metadata.store(), Arc::new(SystemClock), cipher);
     let organization = Organization::new(metadata.store(), Arc::new(SystemClock));
     let j = args.json;
     match command {
@@ -145,6 +147,8 @@ pub async fn run(args: AdminArgs) -> Result<()> {
             let user = organization
                 .bootstrap_admin(&team, "admin", &password)
                 .await?;
+            // Its package signing key, as the first start makes one.
+            signing.ensure_key(&p.platform_id).await?;
             emit(
                 j,
                 json!({"PlatformId": p.platform_id, "AccountId": p.account_id, "ExpiresAt": p.expires_at, "TeamId": team.team_id,
@@ -187,6 +191,27 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 format!("PlatformId {platform_id}\nHostSdkKey {key_hex}\nKeyId      {key_id}"),
             );
         }
+        DataCommand::Platform(PlatformCommand::SigningKey(SigningKeyCommand::List {
+            platform_id,
+        })) => {
+            let keys = signing.published_keys(&platform_id).await?;
+            emit(j, json!(keys), keys_text(&keys));
+        }
+        DataCommand::Platform(PlatformCommand::SigningKey(SigningKeyCommand::Rotate {
+            platform_id,
+            overlap_secs,
+        })) => {
+            let (new, keys) = signing.rotate(&platform_id, overlap_secs).await?;
+            emit(
+                j,
+                json!({"New": new, "Published": keys}),
+                format!(
+                    "new key {} signs from now on\n{}",
+                    new.key_id,
+                    keys_text(&keys)
+                ),
+            );
+        }
         DataCommand::Migrate => {
             // Opening the store applied every migration.
             emit(
@@ -209,4 +234,24 @@ pub async fn run(args: AdminArgs) -> Result<()> {
     }
     metadata.close().await;
     Ok(())
+}
+
+/// Published signing keys, one a line, for people.
+fn keys_text(keys: &[PublishedKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            let status = match k.not_after {
+                None => "current".to_string(),
+                Some(end) => format!("published until {}", mnpd_domain::version::format_time(end)),
+            };
+            format!(
+                "{}  {}  {}  created {}  {status}",
+                k.key_id,
+                k.algorithm,
+                k.public_key,
+                mnpd_domain::version::format_time(k.created_at)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -181,6 +181,12 @@ pub struct ServeArgs {
     /// used to connect; a connection made in time lasts until the task ends.
     #[arg(long, env = "MNPD_COMPILE_SOCKET_TOKEN_TTL", default_value_t = 300)]
     pub compile_socket_token_ttl: i64,
+    /// Milliseconds a node answers host update checks from the delivery
+    /// state it read of a mini program (online version, gradual release,
+    /// policy) before reading it again: a change made on another node
+    /// reaches hosts within this time; one made on this node at once.
+    #[arg(long, env = "MNPD_HOST_STATE_TTL_MS", default_value_t = 1000)]
+    pub host_state_ttl_ms: u64,
     /// Seconds one upload (`PUT /uploads/...`) may take from start to end;
     /// it must also end before its credentials expire.
     #[arg(long, env = "MNPD_UPLOAD_TIMEOUT", default_value_t = 600)]
@@ -314,6 +320,30 @@ pub enum PlatformCommand {
     HostKey {
         #[arg(long)]
         platform_id: String,
+    },
+    /// The platform's package signing keys (docs/host-apps.md, "Package
+    /// signatures").
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SigningKeyCommand {
+    /// The published public keys, newest first: the current one and those
+    /// rotated out whose overlap has not ended.
+    List {
+        #[arg(long)]
+        platform_id: String,
+    },
+    /// A new key signs from now on; the current one stays published for
+    /// the overlap, so hosts can pick up the new key meanwhile.
+    Rotate {
+        #[arg(long)]
+        platform_id: String,
+        /// How long the key rotated out stays published, in seconds (0 to
+        /// 7776000, i.e. 90 days; default 604800, i.e. 7 days).
+        #[arg(long, default_value_t = mnpd_domain::signing::DEFAULT_OVERLAP_SECS)]
+        overlap_secs: i64,
     },
 }
 

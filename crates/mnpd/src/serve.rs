@@ -11,6 +11,7 @@ use mnpd_domain::collect::FailedPackages;
 use mnpd_domain::fixture::{FixtureError, Fixtures};
 use mnpd_domain::organization::{password, Organization};
 use mnpd_domain::reset::Resets;
+use mnpd_domain::signing::PackageSigning;
 use mnpd_domain::store::{BlobStore, MetaStore};
 use mnpd_domain::task::{RunnerSettings, TaskRunner};
 use mnpd_domain::task_pacing::TaskPacing;
@@ -190,6 +191,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             console_idle_secs: args.console_idle_timeout.max(1),
             console_lifetime_secs: args.console_session_lifetime.max(1),
             compile_socket_token_secs: args.compile_socket_token_ttl.max(1),
+            host_state_ttl: Duration::from_millis(args.host_state_ttl_ms),
             ..GatewaySettings::default()
         },
         secrets,
@@ -469,7 +471,7 @@ async fn bootstrap(
         password::check_strength(p, &admin_account)
             .context("MNPD_BOOTSTRAP_ADMIN_PASSWORD is refused")?;
     }
-    let admin = Admin::new(meta, clock).with_cipher(cipher);
+    let admin = Admin::new(meta.clone(), clock.clone()).with_cipher(cipher.clone());
     let created = admin
         .bootstrap(
             env("MNPD_BOOTSTRAP_SECRET_ID").as_deref(),
@@ -521,6 +523,14 @@ async fn bootstrap(
         // Generated here: shown this once; only its argon2id hash is kept.
         println!("  Password   {password_text}   (shown once; change it with ModifyUserPassword or `mnpd admin user reset-password`)");
     }
+    // The platform's package signing key, made now (a platform made later gets
+    // one on first need) so that the first
+    // configuration file and the well-known URL already publish it.
+    let signing_key = PackageSigning::new(meta, clock, cipher)
+        .ensure_key(&platform.platform_id)
+        .await
+        .context("creating the platform's package signing key")?;
+    println!("  SigningKey {}", signing_key.key_id);
     Ok(())
 }
 

@@ -396,6 +396,24 @@ pub(super) const TABLES_NOT_CARRIED: &[(&str, &str)] = &[
     ("console_sign_in_failures", "lock-outs stay with the server"),
     ("package_pins", "held by requests in flight on this server"),
     ("package_deletions", "sweeps in flight on this server"),
+    (
+        "package_signing_keys",
+        "private keys stay with the server (a fixture holds no secret), and hosts trust the keys it published; an imported platform new to the server gets its own key on first need",
+    ),
+    (
+        "rollouts",
+        "a gradual release watches live devices; a fixture starts from the online versions",
+    ),
+    (
+        "rollout_events",
+        "the history of gradual releases, not carried",
+    ),
+    ("install_counts", "what devices reported to this deployment"),
+    (
+        "install_failure_reasons",
+        "what devices reported to this deployment",
+    ),
+    ("install_series", "what devices reported to this deployment"),
 ];
 
 /// A column that names a record of another table: its value must be one of

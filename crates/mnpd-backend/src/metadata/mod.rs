@@ -16,6 +16,7 @@
 //! | settings.rs | server-wide settings | `SettingStore` |
 //! | uploads.rs | packages uploaded to mnpd itself | `UploadStore` |
 //! | resets.rs | platforms back to their first-start state | `ResetStore` |
+//! | signing_keys.rs | platforms' package signing keys | `SigningKeyStore` |
 //! | sensitive_apis.rs | host applications' sensitive APIs, permission requests | `SensitiveApiStore` |
 //! | fixtures.rs | an account's records out and back in with their IDs | `FixtureStore` |
 
@@ -42,8 +43,10 @@ mod organization;
 mod previews;
 mod releases;
 mod resets;
+mod rollouts;
 mod sensitive_apis;
 mod settings;
+mod signing_keys;
 mod tasks;
 mod uploads;
 mod versions;

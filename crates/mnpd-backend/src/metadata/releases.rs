@@ -9,7 +9,7 @@ use mnpd_domain::DomainError;
 use super::tasks::lock_mini_program;
 use super::versions::version_row;
 use super::{actor, SqlStore};
-use crate::sql::{sql, On, Row};
+use crate::sql::{sql, On, Row, Tx};
 
 /// A release joined with its version (`v.*` and `r_` aliases).
 const RELEASE_SELECT: &str = "SELECT v.*, r.release_id AS r_release_id, r.kind AS r_kind, r.release_user AS r_user, r.release_actor AS r_actor,
@@ -38,6 +38,29 @@ async fn online(on: On<'_>, mnp_id: &str) -> StoreResult<Option<ReleaseRecord>> 
     row.as_ref().map(release_row).transpose()
 }
 
+/// What a release decision reads, under the mini program's lock.
+pub(super) async fn release_state(tx: &mut Tx, version: &Version) -> StoreResult<ReleaseState> {
+    let mnp_id = &version.new.mnp_id;
+    Ok(ReleaseState {
+        online: online((&mut *tx).into(), mnp_id).await?,
+        target_released: sql(
+            "SELECT 1 FROM releases WHERE mnp_version_id = $1 AND kind = 'release' LIMIT 1",
+        )
+        .bind(version.mnp_version_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some(),
+        target_approval: sql(
+            "SELECT status FROM approvals WHERE mnp_version_id = $1 ORDER BY apply_time DESC, seq DESC LIMIT 1",
+        )
+        .bind(version.mnp_version_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.get(0)),
+        live_rollout: super::rollouts::live((&mut *tx).into(), mnp_id).await?,
+    })
+}
+
 #[async_trait]
 impl ReleaseStore for SqlStore {
     async fn change_online_version(
@@ -51,23 +74,7 @@ impl ReleaseStore for SqlStore {
         let mnp_id = &version.new.mnp_id;
         let mut tx = self.db.begin().await?;
         lock_mini_program(&mut tx, mnp_id).await?;
-        let state = ReleaseState {
-            online: online((&mut tx).into(), mnp_id).await?,
-            target_released: sql(
-                "SELECT 1 FROM releases WHERE mnp_version_id = $1 AND kind = 'release' LIMIT 1",
-            )
-            .bind(version.mnp_version_id)
-            .fetch_optional(&mut tx)
-            .await?
-            .is_some(),
-            target_approval: sql(
-                "SELECT status FROM approvals WHERE mnp_version_id = $1 ORDER BY apply_time DESC, seq DESC LIMIT 1",
-            )
-            .bind(version.mnp_version_id)
-            .fetch_optional(&mut tx)
-            .await?
-            .map(|r| r.get(0)),
-        };
+        let state = release_state(&mut tx, version).await?;
         if let Err(refusal) = decide(&state) {
             return Ok(Err(refusal));
         }
@@ -94,6 +101,15 @@ impl ReleaseStore for SqlStore {
         .bind(release_id)
         .bind(now)
         .execute(&mut tx)
+        .await?;
+        super::rollouts::end_live_rollout(
+            &mut tx,
+            state.live_rollout.as_ref(),
+            version,
+            kind,
+            user,
+            now,
+        )
         .await?;
         // A new mini program becomes "released"; a removed one stays removed.
         sql("UPDATE mini_programs SET status = 1, update_user = $1, updated_at = $2 WHERE mnp_id = $3 AND status = 0")

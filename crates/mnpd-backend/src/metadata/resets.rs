@@ -17,6 +17,8 @@ const MINI_PROGRAMS_OF_PLATFORM: &str =
     "mnp_id IN (SELECT mnp_id FROM mini_programs WHERE platform_id = $1)";
 
 /// After the mini programs: what else a platform gathers through the API.
+/// Not its package signing keys: they are the platform's identity to
+/// hosts, as its host SDK key is, and stay as the first start made them.
 const RECORDS_OF_PLATFORM: &[&str] = &[
     "DELETE FROM mini_programs WHERE platform_id = $1",
     "DELETE FROM sensitive_apis WHERE platform_id = $1",

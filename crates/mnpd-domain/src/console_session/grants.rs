@@ -26,7 +26,14 @@ pub fn required(action: &str) -> Option<&'static str> {
         "ReleaseMNPVersion"
         | "RollbackMNPVersion"
         | "ModifyOnlineVersion"
-        | "CreateOnlineApply" => p::MNP_RELEASE,
+        | "CreateOnlineApply"
+        // mnpd's gradual releases are releases.
+        | "CreateGradualRelease"
+        | "ModifyGradualRelease"
+        | "PauseGradualRelease"
+        | "ResumeGradualRelease"
+        | "HaltGradualRelease"
+        | "PromoteGradualRelease" => p::MNP_RELEASE,
         "CreateMNP"
         | "ModifyMNP"
         | "DeleteMNP"

@@ -16,7 +16,8 @@ pub fn release(state: &AppState, call: Call) -> HandlerFuture<'_> {
         state
             .releases
             .release(&call.caller, &req.platform_id, req.mnp_version_id)
-            .await?;
+            .await
+            .inspect(|r| state.host_delivery.forget(&r.version.new.mnp_id))?;
         encode(&ReleaseMNPVersionResponse {
             data: Some(ok_result()),
             request_id: None,
@@ -30,7 +31,8 @@ pub fn create_online_apply(state: &AppState, call: Call) -> HandlerFuture<'_> {
         state
             .releases
             .release(&call.caller, &req.platform_id, req.mnp_version_id)
-            .await?;
+            .await
+            .inspect(|r| state.host_delivery.forget(&r.version.new.mnp_id))?;
         encode(&CreateOnlineApplyResponse {
             data: Some(ok_result()),
             request_id: None,
@@ -51,6 +53,7 @@ pub fn rollback(state: &AppState, call: Call) -> HandlerFuture<'_> {
                 Some(&req.mnp_version),
             )
             .await?;
+        state.host_delivery.forget(&req.mnp_id);
         encode(&RollbackMNPVersionResponse {
             data: Some(ok_result()),
             request_id: None,
@@ -71,6 +74,7 @@ pub fn modify_online_version(state: &AppState, call: Call) -> HandlerFuture<'_> 
                 req.mnp_version.as_deref(),
             )
             .await?;
+        state.host_delivery.forget(&req.mnp_id);
         encode(&ModifyOnlineVersionResponse {
             data: Some(ok_result()),
             request_id: None,
