@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import http.server
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -27,6 +28,9 @@ import requests
 
 import harness
 from test_lifecycle import Lifecycle, Sdk
+
+sys.path.insert(0, str(harness.REPO_ROOT / "clients" / "python"))
+import mnpd_host  # noqa: E402
 
 NO_PROXY = {"http": None, "https": None}
 CDN_KEY = bytes(range(32))
@@ -180,6 +184,21 @@ def test_presigned_url_is_a_sigv4_signature_for_the_ttl(presigned):
     longer = url.replace("X-Amz-Expires=120", "X-Amz-Expires=604800")
     assert sigv4_query_signature(longer, secret) != params["X-Amz-Signature"], (
         "a lengthened lifetime no longer matches the signature")
+
+
+def test_host_update_api_hands_out_the_presigned_url(presigned):
+    """The update API (docs/host-apps.md, section 4) makes its `url` as the
+    offline package actions do; a host downloads and checks it as is."""
+    mnp, data = presigned.release("2.2.0")
+    app_key = "com.example.delivery"
+    app = presigned.life.apps[0]
+    presigned.life.sdk("ModifyApplicationAppKey", ApplicationId=app, AndroidAppKey=app_key)
+    host = mnpd_host.MnpdHost(presigned.server.url, presigned.server.platform_id, app, app_key)
+    answer = host.check(mnp, "device-1")
+    assert answer["status"] == "update", answer
+    url = answer["package"]["url"]
+    assert url.startswith(presigned.s3.s3_endpoint + "/"), url
+    assert host.download(answer) == data
 
 
 def test_presigned_url_of_a_newer_release(presigned):
