@@ -2,13 +2,14 @@
 one right after the other, and records a Figure."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 import statistics
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -507,6 +508,78 @@ def serving(ctx: Context, backend: Backend):
                      lambda r: r >= 0.8, **detail)
     finally:
         node.stop()
+
+
+# ---------------------------------------------------------------------------
+# 7. Package delivery
+# ---------------------------------------------------------------------------
+
+
+def curl_download(url: str, out: Path, *args: str) -> float:
+    """Seconds one `curl` takes to download `url` into `out`."""
+    return timed(lambda: subprocess.run(["curl", "-sf", *args, "-o", str(out), url],
+                                        check=True))
+
+
+def delivery(ctx: Context, backend: Backend):
+    """One client downloading the released 20 MiB package by the URL
+    DescribeMNPOfflinePackageURL gives, with `curl`, median of the runs:
+    from a node with `--package-delivery mnpd` (mnpd streams it from the
+    bucket) and from one with `--package-delivery presigned` (the URL is a
+    presigned GET of the bucket), against `curl` of the same object
+    straight from the S3 server (signed by curl with the bucket's
+    credentials: the bucket is private). Needs S3, so on the cluster set
+    only."""
+    if not backend.multi_node:
+        print(f"[{backend.name}] Package delivery: presigned delivery needs S3; "
+              "measured on the cluster set", flush=True)
+        return
+    dep = backend.deployment()
+    served = Mnpd(ctx.binary, dep, node=0)
+    presigning: Optional[Mnpd] = None
+    try:
+        path, pkg_url = ctx.package(1)
+        data = path.read_bytes()
+        mnp = flows.create_mnp(served)
+        flows.ingest(served, mnp, "1.0.0", pkg_url)
+        flows.release_latest(served, mnp)
+        # A second node of the same deployment, handing out bucket URLs.
+        presigning = Mnpd(ctx.binary, replace(dep, args=[*dep.args, "--package-delivery",
+                                                          "presigned"]), node=1)
+        sha = hashlib.sha256(data).hexdigest()
+        urls = {
+            "mnpd": flows.offline_package_url(served, mnp),
+            "presigned": flows.offline_package_url(presigning, mnp),
+            "reference": backend.object_url(dep, sha),
+        }
+        signed = {"reference": ["--aws-sigv4", f"aws:amz:{dep.env['MNPD_S3_REGION']}:s3",
+                                "--user", f"{dep.env['MNPD_S3_ACCESS_KEY_ID']}:"
+                                          f"{dep.env['MNPD_S3_SECRET_ACCESS_KEY']}"]}
+        if not urls["presigned"].startswith(backend.object_url(dep, sha) + "?"):
+            raise SystemExit(f"not a presigned URL of the object: {urls['presigned']}")
+        out = ctx.work / "delivered.zip"
+        for name, url in urls.items():
+            curl_download(url, out, *signed.get(name, []))
+            if out.read_bytes() != data:
+                raise SystemExit(f"the package downloaded by the {name} URL differs")
+        runs = {name: [] for name in urls}
+        # Interleaved, so that the machine's other load weighs on each alike.
+        for _ in range(ctx.runs):
+            for name, url in urls.items():
+                runs[name].append(curl_download(url, out, *signed.get(name, [])))
+        mib = len(data) / MIB
+        rate = {name: mib / statistics.median(times) for name, times in runs.items()}
+        for name in ("mnpd", "presigned"):
+            ratio_figure(ctx, backend, "Package delivery, 20 MiB", f"--package-delivery {name}",
+                         "MiB/s", rate[name], rate["reference"], "curl of the object from S3",
+                         "none set", lambda r: None, runs=ctx.runs,
+                         median_ms=round(statistics.median(runs[name]) * 1000, 1),
+                         reference_median_ms=round(statistics.median(runs["reference"]) * 1000,
+                                                   1))
+    finally:
+        if presigning:
+            presigning.stop()
+        served.stop()
 
 
 def as_json(figures: list[Figure]) -> list:

@@ -77,6 +77,17 @@ fn chunks(file: std::fs::File, len: u64) -> BoxStream<'static, std::io::Result<B
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
+    /// Files are no bucket's objects: only mnpd serves them.
+    fn object_key(&self, sha256: &str) -> StoreResult<Option<String>> {
+        valid_hash(sha256)?;
+        Ok(None)
+    }
+
+    async fn presigned_get(&self, sha256: &str, _ttl: Duration) -> StoreResult<Option<String>> {
+        valid_hash(sha256)?;
+        Ok(None)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         for dir in [&self.blobs, &self.staging] {
             let meta = tokio::fs::metadata(dir).await.map_err(io)?;

@@ -19,6 +19,7 @@ use mnpd_domain::store::{BlobStore, BlobStream, LocalBlob, StoreError, StoreResu
 use object_store::aws::AmazonS3Builder;
 use object_store::client::{HttpError, HttpErrorKind};
 use object_store::path::Path as ObjectPath;
+use object_store::signer::Signer;
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore, PutPayload,
     RetryConfig,
@@ -172,6 +173,9 @@ impl S3Settings {
 /// Content-addressed package storage in S3; see the module documentation.
 pub struct S3BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// Signs presigned GETs with the store's credentials; None for object
+    /// stores that cannot (the in-memory one of tests).
+    signer: Option<Arc<dyn Signer>>,
     /// `<prefix>/blobs`
     root: Vec<String>,
     staging: PathBuf,
@@ -281,9 +285,11 @@ impl S3BlobStore {
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
-        let store = builder
-            .build()
-            .map_err(|e| StoreError::Other(format!("S3 blob storage settings: {e}")))?;
+        let store = Arc::new(
+            builder
+                .build()
+                .map_err(|e| StoreError::Other(format!("S3 blob storage settings: {e}")))?,
+        );
         let describe = format!(
             "s3://{}/{} at {}",
             settings.bucket,
@@ -291,8 +297,9 @@ impl S3BlobStore {
             settings.endpoint.as_deref().unwrap_or("AWS")
         );
         let mut s =
-            Self::with_object_store(Arc::new(store), &settings.prefix, &settings.staging_dir)?;
+            Self::with_object_store(store.clone(), &settings.prefix, &settings.staging_dir)?;
         s.describe = describe;
+        s.signer = Some(store);
         Ok(s)
     }
 
@@ -313,6 +320,7 @@ impl S3BlobStore {
         Ok(S3BlobStore {
             describe: store.to_string(),
             store,
+            signer: None,
             root,
             staging: staging_dir.to_path_buf(),
             uploads: Arc::new(tokio::sync::Semaphore::new(MAX_UPLOADS_IN_FLIGHT)),
@@ -443,6 +451,28 @@ async fn read_part(file: &mut tokio::fs::File) -> std::io::Result<Bytes> {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
+    fn object_key(&self, sha256: &str) -> StoreResult<Option<String>> {
+        valid_hash(sha256)?;
+        Ok(Some(self.key_of(sha256)))
+    }
+
+    /// SigV4 query signing of a GET of the object: computed here with the
+    /// store's credentials, nothing is sent. The URL names the object by its
+    /// hash; S3 cannot be told a download file name without signing
+    /// `response-content-disposition`, which object_store's signer does not
+    /// offer.
+    async fn presigned_get(&self, sha256: &str, ttl: Duration) -> StoreResult<Option<String>> {
+        valid_hash(sha256)?;
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let url = signer
+            .signed_url(reqwest::Method::GET, &self.location(sha256), ttl)
+            .await
+            .map_err(|e| self.err("signing a package URL", e))?;
+        Ok(Some(url.into()))
+    }
+
     fn staging_path(&self) -> PathBuf {
         self.staging
             .join(format!("{}.part", uuid::Uuid::new_v4().simple()))
@@ -756,6 +786,63 @@ mod tests {
         )
         .unwrap();
         assert_eq!(store.key_of(&sha), format!("blobs/ab/{sha}"));
+    }
+
+    #[tokio::test]
+    async fn presigned_gets_name_the_object_and_the_lifetime() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = S3BlobStore::open(S3Settings {
+            bucket: "pkgs".into(),
+            prefix: "mnpd".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: "us-east-1".into(),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            allow_http: true,
+            path_style: true,
+            staging_dir: dir.path().to_path_buf(),
+        })
+        .unwrap();
+        let sha = "ab".repeat(32);
+        assert_eq!(
+            store.object_key(&sha).unwrap().as_deref(),
+            Some(format!("mnpd/blobs/ab/{sha}").as_str())
+        );
+        // Signed offline: the endpoint (a closed port) is never reached.
+        let url = store
+            .presigned_get(&sha, Duration::from_secs(90))
+            .await
+            .unwrap()
+            .expect("S3 signs");
+        let url = url::Url::parse(&url).unwrap();
+        assert_eq!(
+            &url[..url::Position::AfterPath],
+            format!("http://127.0.0.1:9/pkgs/mnpd/blobs/ab/{sha}")
+        );
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["X-Amz-Expires"], "90");
+        assert_eq!(query["X-Amz-SignedHeaders"], "host");
+        assert!(query["X-Amz-Credential"].starts_with("AKIDEXAMPLE/"));
+        assert_eq!(query["X-Amz-Signature"].len(), 64);
+        assert!(store
+            .presigned_get("../x", Duration::from_secs(1))
+            .await
+            .is_err());
+
+        // An object store that cannot sign answers no URL.
+        let unsigned = S3BlobStore::with_object_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            "p",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            unsigned
+                .presigned_get(&sha, Duration::from_secs(90))
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]

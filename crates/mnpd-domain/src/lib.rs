@@ -11,6 +11,7 @@ pub mod clock;
 pub mod collect;
 pub mod compile;
 pub mod console_session;
+pub mod delivery;
 pub mod domains;
 pub mod entity;
 pub mod error;

@@ -1,14 +1,17 @@
 //! Serving the online package to host applications:
-//! DescribeMNPOfflinePackageURL / DescribeOfflineMNPPackage hand out a
-//! signed, expiring URL under the public base URL; the download route asks
-//! [`Packages::authorize`], then streams it with [`Packages::content`].
+//! DescribeMNPOfflinePackageURL / DescribeOfflineMNPPackage hand out an
+//! expiring URL of it, [`Packages::download_url`], whose kind follows the
+//! configured [`PackageDelivery`]: by default a signed URL under the public
+//! base URL, whose route asks [`Packages::authorize`], then streams it with
+//! [`Packages::content`]; or a URL of the bucket or of a CDN in front of it,
+//! so that the bytes do not pass through mnpd.
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::clock::Clock;
+use crate::delivery::{path_mac, PackageDelivery};
 use crate::entity::*;
 use crate::error::DomainError;
 use crate::mini_program::owned_platform;
@@ -35,6 +38,7 @@ pub struct Packages {
     public_url: String,
     ttl_secs: i64,
     key: SharedKey,
+    delivery: PackageDelivery,
 }
 
 /// Why a download is refused.
@@ -76,7 +80,14 @@ impl Packages {
             public_url: public_url.trim_end_matches('/').to_string(),
             ttl_secs,
             key: SharedKey::new(KEY_SETTING),
+            delivery: PackageDelivery::Mnpd,
         }
+    }
+
+    /// Hands out URLs of this kind instead of mnpd's own (the default).
+    pub fn with_delivery(mut self, delivery: PackageDelivery) -> Self {
+        self.delivery = delivery;
+        self
     }
 
     /// The package of a version `authorize` allowed, or the byte range
@@ -94,15 +105,6 @@ impl Packages {
         self.blobs.ping().await
     }
 
-    fn mac(key: &[u8], path: &str, expires: i64) -> Hmac<Sha256> {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-        mac.update(path.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.to_string().as_bytes());
-        mac
-    }
-
     pub fn path_of(version: &Version) -> String {
         format!(
             "/packages/{}/{}/{}-{}.zip",
@@ -110,7 +112,8 @@ impl Packages {
         )
     }
 
-    /// The signed URL of the online package of the mini program.
+    /// The URL of the online package of the mini program, by the
+    /// configured delivery ([`Packages::download_url`]).
     pub async fn offline_package_url(
         &self,
         caller: &Caller,
@@ -136,13 +139,44 @@ impl Packages {
         self.download_url(&online.version).await
     }
 
-    /// A signed, expiring URL of a version's package (served by `authorize`
-    /// only while the version is online or in a live gradual release).
+    /// Where a host gets the package of `version` for the next `ttl_secs`,
+    /// by the configured delivery. The caller has decided that the version
+    /// is one to hand out: this checks nothing about it. mnpd's own URL is
+    /// served by `authorize` only while the version is online or in a live
+    /// gradual release; a bucket or CDN URL works until it expires.
     pub async fn download_url(&self, version: &Version) -> Result<String, DomainError> {
+        let sha256 = &version.new.sha256;
+        match &self.delivery {
+            PackageDelivery::Mnpd => self.signed_url(version).await,
+            PackageDelivery::Presigned => {
+                let ttl = std::time::Duration::from_secs(self.ttl_secs.max(1) as u64);
+                self.blobs.presigned_get(sha256, ttl).await?.ok_or_else(|| {
+                    DomainError::Internal(
+                        "presigned package delivery needs S3 storage, and packages are in a folder"
+                            .into(),
+                    )
+                })
+            }
+            PackageDelivery::Cdn(cdn) => {
+                let key = self.blobs.object_key(sha256)?.ok_or_else(|| {
+                    DomainError::Internal(
+                        "CDN package delivery needs S3 storage, and packages are in a folder"
+                            .into(),
+                    )
+                })?;
+                Ok(cdn.url(&key, self.expiry()))
+            }
+        }
+    }
+
+    /// mnpd's own signed URL of the package of `version`, whatever the
+    /// delivery: its `.policy.json` neighbour is served under the same
+    /// signature (docs/host-apps.md).
+    pub async fn signed_url(&self, version: &Version) -> Result<String, DomainError> {
         let path = Self::path_of(version);
-        let expires = self.clock.now().unix_timestamp() + self.ttl_secs;
+        let expires = self.expiry();
         let signature = hex::encode(
-            Self::mac(
+            path_mac(
                 self.key.get(self.server_settings.as_ref()).await?,
                 &path,
                 expires,
@@ -154,6 +188,11 @@ impl Packages {
             "{}{path}?expires={expires}&signature={signature}",
             self.public_url
         ))
+    }
+
+    /// When a URL handed out now stops working, in Unix seconds.
+    fn expiry(&self) -> i64 {
+        self.clock.now().unix_timestamp() + self.ttl_secs
     }
 
     /// Checks a download request; the version to stream when allowed.
@@ -178,7 +217,7 @@ impl Packages {
             return Err(DownloadRefusal::BadSignature);
         }
         let given = hex::decode(signature).map_err(|_| DownloadRefusal::BadSignature)?;
-        Self::mac(
+        path_mac(
             self.key
                 .get(self.server_settings.as_ref())
                 .await

@@ -1070,6 +1070,17 @@ pub trait BlobStore: Send + Sync {
     async fn read(&self, sha256: &str, range: Option<(u64, u64)>) -> StoreResult<BlobStream>;
     /// Ok when the storage answers (the readiness probe).
     async fn ping(&self) -> StoreResult<()>;
+    /// The blob's key in its bucket, for URLs that reach the bucket (or a
+    /// CDN in front of it) without mnpd; None when blobs are not objects of
+    /// a bucket.
+    fn object_key(&self, sha256: &str) -> StoreResult<Option<String>>;
+    /// A URL that lets whoever holds it GET the blob straight from storage
+    /// for `ttl`; None when the storage cannot sign one (a folder).
+    async fn presigned_get(
+        &self,
+        sha256: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<String>>;
 }
 
 /// A blob being read: its total size and the requested bytes as a stream.

@@ -185,6 +185,12 @@ impl BlobStore for HeldBlobs {
     fn staging_path(&self) -> PathBuf {
         self.inner.staging_path()
     }
+    fn object_key(&self, sha256: &str) -> StoreResult<Option<String>> {
+        self.inner.object_key(sha256)
+    }
+    async fn presigned_get(&self, sha256: &str, ttl: Duration) -> StoreResult<Option<String>> {
+        self.inner.presigned_get(sha256, ttl).await
+    }
     async fn commit(&self, staged: &Path, sha256: &str) -> StoreResult<()> {
         self.inner.commit(staged, sha256).await
     }

@@ -9,6 +9,7 @@ use mnpd_domain::approval::Approvals;
 use mnpd_domain::clock::Clock;
 use mnpd_domain::compile::CompileSockets;
 use mnpd_domain::console_session::ConsoleSessions;
+use mnpd_domain::delivery::PackageDelivery;
 use mnpd_domain::domains::Domains;
 use mnpd_domain::host_delivery::HostDelivery;
 use mnpd_domain::mini_program::MiniPrograms;
@@ -123,6 +124,8 @@ pub struct StateParts {
     pub public_url: String,
     /// How long a signed offline package URL stays valid.
     pub package_url_ttl_secs: i64,
+    /// Whose URLs hand packages out: mnpd's, the bucket's or a CDN's.
+    pub package_delivery: PackageDelivery,
     /// How long upload credentials, and then the uploaded package, stay
     /// valid.
     pub upload_ttl_secs: i64,
@@ -149,6 +152,7 @@ impl AppState {
             work,
             public_url,
             package_url_ttl_secs,
+            package_delivery,
             upload_ttl_secs,
             max_upload_bytes,
             upload_time_limit,
@@ -210,7 +214,8 @@ impl AppState {
                 clock.clone(),
                 &public_url,
                 package_url_ttl_secs,
-            ),
+            )
+            .with_delivery(package_delivery),
             package_signing,
             clock,
             limiter,

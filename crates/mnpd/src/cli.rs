@@ -45,6 +45,13 @@ pub enum Command {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryMode {
+    Mnpd,
+    Presigned,
+    Cdn,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -145,6 +152,21 @@ pub struct ServeArgs {
     /// Seconds an offline package URL stays valid.
     #[arg(long, env = "MNPD_PACKAGE_URL_TTL", default_value_t = 3600)]
     pub package_url_ttl: i64,
+    /// Where package URLs send hosts for the bytes: `mnpd` (mnpd's signed
+    /// URLs; mnpd streams the package), `presigned` (S3 presigned GETs,
+    /// straight from the bucket; needs s3:// storage) or `cdn` (a CDN in
+    /// front of the bucket; needs s3:// storage, --cdn-base-url and
+    /// --cdn-token-key). docs/deploy.md, "Package delivery".
+    #[arg(long, env = "MNPD_PACKAGE_DELIVERY", value_enum, default_value_t = DeliveryMode::Mnpd)]
+    pub package_delivery: DeliveryMode,
+    /// With --package-delivery cdn: the CDN's base URL; package URLs are
+    /// `<URL>/<object key>?expires=<unix>&token=<hex>`.
+    #[arg(long, env = "MNPD_CDN_BASE_URL")]
+    pub cdn_base_url: Option<String>,
+    /// With --package-delivery cdn: the key of the tokens the CDN's edge
+    /// checks, 32 bytes or more as hex or base64 (`openssl rand -hex 32`).
+    #[arg(long, env = "MNPD_CDN_TOKEN_KEY", hide_env_values = true)]
+    pub cdn_token_key: Option<String>,
     /// Seconds the credentials of DescribeTempSecret4UploadFile2Cos stay
     /// valid, and then an uploaded package waits for CreateMNPVersion.
     #[arg(long, env = "MNPD_UPLOAD_TTL", default_value_t = 3600)]

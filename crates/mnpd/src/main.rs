@@ -7,6 +7,7 @@ mod admin_user;
 mod backends;
 mod cli;
 mod connections;
+mod delivery;
 mod emulator;
 mod replay;
 mod serve;

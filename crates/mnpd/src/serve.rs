@@ -22,6 +22,7 @@ use tokio::sync::{watch, Notify};
 use crate::backends::{open_blobs, open_limiter, open_metadata, NamespacedLimiter};
 use crate::cli::{cipher_of, LogFormat, ServeArgs};
 use crate::connections::{self, ConnectionGuard};
+use crate::delivery::{package_delivery, DeliverySettings};
 
 pub const CREDENTIALS_FILE: &str = "bootstrap-credentials";
 
@@ -61,6 +62,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
     let secrets = cipher_of(args.secret_encryption_key.as_deref())?;
+    let package_delivery = package_delivery(&DeliverySettings {
+        mode: args.package_delivery,
+        storage_url: args.storage_url.as_deref(),
+        package_url_ttl: args.package_url_ttl,
+        cdn_base_url: args.cdn_base_url.as_deref(),
+        cdn_token_key: args.cdn_token_key.as_deref(),
+    })?;
     let metadata = open_metadata(
         &args.data_dir,
         args.database_url.as_deref(),
@@ -173,6 +181,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         work: work.clone(),
         public_url,
         package_url_ttl_secs: args.package_url_ttl.max(1),
+        package_delivery,
         upload_ttl_secs: args.upload_ttl.max(1),
         max_upload_bytes: args.max_package_bytes,
         upload_time_limit: Duration::from_secs(args.upload_timeout.max(1)),

@@ -128,6 +128,7 @@ pub async fn start_with(
         work: work.clone(),
         public_url,
         package_url_ttl_secs: 600,
+        package_delivery: Default::default(),
         upload_ttl_secs: 600,
         max_upload_bytes: 2048,
         upload_time_limit: std::time::Duration::from_secs(600),
