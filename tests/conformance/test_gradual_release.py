@@ -211,6 +211,21 @@ def test_failed_installs_past_the_threshold_halt_the_release_by_themselves(grey)
     assert whole["MNPId"] == grey.mnp and whole["Counts"]["Installed"] == 16
 
 
+def test_installs_that_complete_the_sample_halt_a_release_whose_failures_pass_the_threshold(grey):
+    # Failures first, below the sample; the installs that complete it lower
+    # the rate but leave it above the threshold.
+    grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100,
+              FailureThreshold=10, MinSample=20)
+    grey.host.report_batch([{"deviceId": f"bad-{i}", "mnpId": grey.mnp, "mnpVersionId": grey.v2,
+                             "event": "failed"} for i in range(4)])
+    assert grey.grey("DescribeGradualRelease", MNPId=grey.mnp)["Rollout"]["State"] == "active"
+    grey.host.report_batch([{"deviceId": f"ok-{i}", "mnpId": grey.mnp, "mnpVersionId": grey.v2,
+                             "event": "installed"} for i in range(16)])
+    rollout = grey.grey("DescribeGradualRelease", MNPId=grey.mnp)["Rollout"]
+    assert rollout["State"] == "halted" and rollout["HaltedAutomatically"] is True, rollout
+    assert "4 of 20 installs failed (20.0 %)" in rollout["HaltReason"], rollout
+
+
 def test_pause_resume_promote_and_a_release_ends_it(grey, packages):
     grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100)
     grey.grey("PauseGradualRelease", MNPId=grey.mnp)
