@@ -8,6 +8,8 @@ same machine with the same load tool. Run through scripts/bench.
   4. Growth: three listing calls at 100 vs 100,000 versions
   5. Package serving: the signed package URL vs nginx serving the file
   6. Start-up: to /healthz 200, empty and grown data directory
+  7. Update checks: the host API for 10,000 devices during a gradual
+     release, vs nginx serving the same answers (and revalidated: 304)
 
 on the embedded set (SQLite + folder) and on PostgreSQL + S3 (moto) +
 Redis. Prints each figure as it is measured, then a summary, and writes
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchmarks  # noqa: E402
 from lab import ROOT, Cluster, Embedded, tools_missing  # noqa: E402
 
-BENCHMARKS = ["gateway", "ingest", "memory", "growth", "serving", "startup"]
+BENCHMARKS = ["gateway", "ingest", "memory", "growth", "serving", "startup", "updates"]
 BACKENDS = {"embedded": Embedded, "cluster": Cluster}
 
 
@@ -107,6 +109,8 @@ def main():
                     benchmarks.memory(ctx, backend)
                 if "serving" in only:
                     benchmarks.serving(ctx, backend)
+                if "updates" in only:
+                    benchmarks.updates(ctx, backend)
                 if "growth" in only or "startup" in only:
                     grown = benchmarks.growth(ctx, backend)
                     if "startup" in only:
