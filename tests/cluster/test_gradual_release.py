@@ -203,3 +203,17 @@ def test_installs_completing_the_sample_on_one_node_halt_what_failures_on_the_ot
     assert "4 of 20 installs failed" in rollout["HaltReason"], rollout
     assert a.offered(device, current=grey.v2) == grey.v1
     b.until(device, grey.v1, current=grey.v2)
+
+
+def test_reports_of_a_release_started_on_the_other_node_count_at_once(pair):
+    """A device offered the new version by A may report to B before B's
+    remembered state shows the release: B counts the report anyway."""
+    grey, a, b = pair
+    device = FLEET[0]
+    assert b.offered(device, current=grey.v1) == grey.v1
+    a.act("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100)
+    assert a.offered(device, current=grey.v1) == grey.v2
+    assert reports(b, grey, "early", "installed", 3) == {"accepted": 3, "ignored": 0}
+    assert totals(a, grey) == ("active", 3, 0)
+    # A version neither offered nor offered before is still set apart.
+    assert b.host.report("x", grey.mnp, 999_999, "failed")["ignored"] == 1

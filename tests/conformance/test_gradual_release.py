@@ -174,6 +174,40 @@ def test_conditional_checks_answer_304_until_the_release_changes(grey):
     assert changed.headers["ETag"] != etag
 
 
+def test_an_update_answer_is_revalidated_only_while_its_url_is_valid(server_factory, packages):
+    # URLs valid for 4 s: an update answer's ETag must change before its
+    # URL expires, or a host revalidating it would keep a dead URL.
+    grey = Grey(server_factory.new("--package-url-ttl", "4"), packages)
+    grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100)
+    base = f"{grey.server.url}host/v1/{grey.platform_id}/{grey.application}/{grey.mnp}"
+    headers = {"X-Mnpd-App-Key": APP_KEY}
+    s = requests.Session()
+    s.trust_env = False
+
+    def ask(current, etag=None):
+        return s.get(base, params={"deviceId": "d-1", "currentVersionId": current},
+                     headers={**headers, **({"If-None-Match": etag} if etag else {})})
+
+    first = ask(grey.v1)
+    assert first.status_code == 200 and first.json()["status"] == "update"
+    expires = int(re.search(r"expires=(\d+)", first.json()["package"]["url"]).group(1))
+    on_it = ask(grey.v2)
+    assert on_it.json()["status"] == "current"
+    started = time.time()
+    while True:
+        again = ask(grey.v1, first.headers["ETag"])
+        if again.status_code == 200:
+            break
+        assert again.status_code == 304
+        assert time.time() < expires, "a 304 kept a URL past its expiry"
+        assert time.time() - started < 10
+        time.sleep(0.2)
+    renewed = int(re.search(r"expires=(\d+)", again.json()["package"]["url"]).group(1))
+    assert renewed > expires and again.headers["ETag"] != first.headers["ETag"]
+    # An answer without a URL keeps its ETag.
+    assert ask(grey.v2, on_it.headers["ETag"]).status_code == 304
+
+
 def test_failed_installs_past_the_threshold_halt_the_release_by_themselves(grey):
     grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100,
               FailureThreshold=10, MinSample=20)

@@ -136,6 +136,14 @@ impl Packages {
         self.download_url(&online.version).await
     }
 
+    /// The validity window of download URLs it is now: windows are half
+    /// of the URLs' lifetime, so a URL given in a window is still valid
+    /// for at least half its lifetime when the window ends. An answer
+    /// carrying a URL may be revalidated (ETag) within its window only.
+    pub fn url_window(&self) -> i64 {
+        self.clock.now().unix_timestamp() / (self.ttl_secs / 2).max(1)
+    }
+
     /// A signed, expiring URL of a version's package (served by `authorize`
     /// only while the version is online or in a live gradual release).
     pub async fn download_url(&self, version: &Version) -> Result<String, DomainError> {
