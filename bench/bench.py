@@ -10,6 +10,8 @@ same machine with the same load tool. Run through scripts/bench.
   6. Start-up: to /healthz 200, empty and grown data directory
   7. Package delivery: one download of a released package by mnpd's URL and
      by a presigned one, vs curl of the object from S3 (cluster set only)
+  8. Update checks: the host API for 10,000 devices during a gradual
+     release, vs nginx serving the same answers (and revalidated: 304)
 
 on the embedded set (SQLite + folder) and on PostgreSQL + S3 (moto) +
 Redis. Prints each figure as it is measured, then a summary, and writes
@@ -32,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchmarks  # noqa: E402
 from lab import ROOT, Cluster, Embedded, tools_missing  # noqa: E402
 
-BENCHMARKS = ["gateway", "ingest", "memory", "growth", "serving", "startup", "delivery"]
+BENCHMARKS = ["gateway", "ingest", "memory", "growth", "serving", "startup", "delivery",
+              "updates"]
 BACKENDS = {"embedded": Embedded, "cluster": Cluster}
 
 
@@ -111,6 +114,8 @@ def main():
                     benchmarks.serving(ctx, backend)
                 if "delivery" in only:
                     benchmarks.delivery(ctx, backend)
+                if "updates" in only:
+                    benchmarks.updates(ctx, backend)
                 if "growth" in only or "startup" in only:
                     grown = benchmarks.growth(ctx, backend)
                     if "startup" in only:

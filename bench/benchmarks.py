@@ -3,13 +3,18 @@ one right after the other, and records a Figure."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 import statistics
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from email.message import Message
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -580,6 +585,161 @@ def delivery(ctx: Context, backend: Backend):
         if presigning:
             presigning.stop()
         served.stop()
+
+
+# ---------------------------------------------------------------------------
+# 8. Update checks (the host API)
+# ---------------------------------------------------------------------------
+
+UPDATE_DEVICES = 10_000
+UPDATE_PERCENTAGE = 10
+APP_KEY = "com.example.bench"
+
+
+def cohort(mnp_id: str, device_id: str) -> int:
+    """The device's cohort, as docs/host-apps.md defines it
+    (clients/python/mnpd_host.py)."""
+    digest = hashlib.sha256(f"{mnp_id}:{device_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 1000
+
+
+def http_get(url: str, headers: dict) -> tuple[int, Message, bytes]:
+    """Status, headers (names in any case) and body."""
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def device_script(path: Path, paths: list, headers: dict, etags: Optional[list]) -> Path:
+    """A wrk script cycling through one request per device (formatted once,
+    in init, so that the client does little per request); each thread starts
+    at another point of the cycle."""
+    def table(values):
+        return "{\n" + ",\n".join(json.dumps(v) for v in values) + "\n}"
+    path.write_text(f"""
+local paths = {table(paths)}
+local etags = {table(etags) if etags else "nil"}
+local headers = {{ {", ".join(f'[{json.dumps(k)}] = {json.dumps(v)}' for k, v in headers.items())} }}
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * 4999)
+  threads = threads + 1
+end
+local requests, i = {{}}, 0
+function init(args)
+  for k = 1, #paths do
+    local h = {{}}
+    for name, value in pairs(headers) do h[name] = value end
+    if etags then h["If-None-Match"] = etags[k] end
+    requests[k] = wrk.format("GET", paths[k], h)
+  end
+  i = (offset or 0) % #paths
+end
+function request()
+  i = i % #requests + 1
+  return requests[i]
+end
+""")
+    return path
+
+
+def host_checks(node: Mnpd) -> dict:
+    """mnpd's count of update checks by answer (/metrics)."""
+    _, _, body = http_get(f"http://{node.host}/metrics", {})
+    return {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^mnpd_host_update_checks_total\{answer="(\w+)"\} ([\d.e+]+)$', body.decode(), re.M)}
+
+
+def updates(ctx: Context, backend: Backend):
+    """10,000 distinct devices asking one node which version of a mini
+    program to run while a gradual release offers its new version to 10 %
+    of them (wrk cycling the device ids), against nginx serving the same
+    answers as static files to the same cycle of requests; then the same
+    with each device's ETag (If-None-Match), answered 304 by both."""
+    dep = backend.deployment()
+    node = Mnpd(ctx.binary, dep)
+    try:
+        app_id = flows.application(node)
+        node.call("ModifyApplicationAppKey", {"ApplicationId": app_id, "AndroidAppKey": APP_KEY,
+                                              "PlatformId": PLATFORM})
+        mnp = flows.create_mnp(node)
+        flows.ingest(node, mnp, "1.0.0", ctx.small_package())
+        online = flows.release_latest(node, mnp)
+        flows.ingest(node, mnp, "1.1.0", ctx.small_package())
+        grey = flows.approve_latest(node, mnp)
+        flows.start_gradual_release(node, grey, UPDATE_PERCENTAGE)
+
+        devices = [f"dev-{i:05d}" for i in range(UPDATE_DEVICES)]
+        gradual = [cohort(mnp, d) < UPDATE_PERCENTAGE * 10 for d in devices]
+        base = f"/host/v1/{PLATFORM}/{app_id}/{mnp}"
+        query = [f"?deviceId={d}&currentVersionId={online}" for d in devices]
+        headers = {"X-Mnpd-App-Key": APP_KEY}
+        # The two answers the fleet gets (a gradual device is told to update
+        # to 1.1.0, the others that 1.0.0 is current), each with its ETag.
+        kinds = {}
+        for want in (True, False):
+            k = gradual.index(want)
+            status, h, body = http_get(f"http://{node.host}{base}{query[k]}", headers)
+            answer = json.loads(body)
+            expected = ("update", grey) if want else ("current", online)
+            if status != 200 or (answer["status"], answer["package"]["mnpVersionId"]) != expected:
+                raise SystemExit(f"the update check of {devices[k]} answered {status} {body!r}")
+            kinds[want] = (h["ETag"], body)
+        etags = [kinds[g][0] for g in gradual]
+        for k in range(0, UPDATE_DEVICES, UPDATE_DEVICES // 20):
+            status, _, _ = http_get(f"http://{node.host}{base}{query[k]}",
+                                    {**headers, "If-None-Match": etags[k]})
+            if status != 304:
+                raise SystemExit(f"{devices[k]} revalidated with its ETag got {status}, not 304")
+
+        # nginx: the same two answers as files, asked for with the same
+        # requests (nginx ignores the query).
+        folder = ctx.www / "updates"
+        folder.mkdir(exist_ok=True)
+        files = {}
+        for want, (_, body) in kinds.items():
+            name = "update.json" if want else "current.json"
+            (folder / name).write_bytes(body)
+            status, h, _ = http_get(ctx.nginx.url(f"updates/{name}"), {})
+            files[want] = (f"/updates/{name}", h["ETag"])
+        nginx_paths = [files[g][0] + q for g, q in zip(gradual, query)]
+        nginx_etags = [files[g][1] for g in gradual]
+
+        mnpd_paths = [base + q for q in query]
+        wrk_args = (ctx.seconds, 2, 64)
+        for case, conditional in (("10,000 devices, gradual release at 10 %", False),
+                                  ("revalidated (If-None-Match → 304)", True)):
+            tag = "304" if conditional else "200"
+            ours_lua = device_script(ctx.work / f"updates-{backend.name}-{tag}.lua", mnpd_paths,
+                                     headers, etags if conditional else None)
+            ref_lua = device_script(ctx.work / f"updates-nginx-{tag}.lua", nginx_paths,
+                                    headers, nginx_etags if conditional else None)
+            before = host_checks(node)
+            ours = wrk(f"http://{node.host}/", ours_lua, *wrk_args)
+            after = host_checks(node)
+            ref = wrk(ctx.nginx.url(""), ref_lua, *wrk_args)
+            seen = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            # What mnpd answered is what was meant: all 304 when
+            # revalidating, else 10 % updates (wrk counts only the requests
+            # it saw end; the node may have answered a few more).
+            if conditional:
+                if seen.get("not_modified", 0) < ours.requests:
+                    raise SystemExit(f"{ours.requests} revalidations, {seen} answers")
+            else:
+                asked = seen.get("update", 0) + seen.get("current", 0)
+                if asked < ours.requests or abs(seen.get("update", 0) / asked - 0.1) > 0.02:
+                    raise SystemExit(f"{ours.requests} update checks, {seen} answers")
+            ratio_figure(ctx, backend, "Update checks", case, "req/s", ours.rps, ref.rps,
+                         "nginx (static answer)", "≥ 0.5", lambda r: r >= 0.5,
+                         mnpd_p99_ms=round(ours.p99_ms, 2), nginx_p99_ms=round(ref.p99_ms, 2),
+                         mnpd_p50_ms=round(ours.p50_ms, 2), nginx_p50_ms=round(ref.p50_ms, 2),
+                         answer_bytes=f"{len(kinds[True][1])}/{len(kinds[False][1])}",
+                         wrk=f"wrk -t2 -c64 -d{ctx.seconds}s")
+    finally:
+        node.stop()
 
 
 def as_json(figures: list[Figure]) -> list:

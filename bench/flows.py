@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from lab import MNP_TYPE, PLATFORM, Mnpd
+from lab import EXT_VERSION, MNP_TYPE, PLATFORM, Mnpd
 
 
 def create_mnp(mnpd: Mnpd, name: str = "") -> str:
@@ -48,7 +48,7 @@ def application(mnpd: Mnpd) -> str:
     apps = mnpd.call("DescribeApplicationList", {"Offset": 0, "Limit": 1, "PlatformId": PLATFORM})
     existing = apps["Data"].get("DataList") or []
     if existing:
-        return existing[0]["ApplicationId"]
+        return existing[0]["ApplicationID"]
     return mnpd.call("CreateApplication", {
         "ApplicationName": "bench-superapp", "Logo": "https://example.com/logo.png",
         "PlatformId": PLATFORM, "TeamId": mnpd.team_id(), "ApplicationType": 2,
@@ -58,6 +58,14 @@ def application(mnpd: Mnpd) -> str:
 def release_latest(mnpd: Mnpd, mnp: str) -> int:
     """Submits the latest version for approval, approves it for every host
     application and releases it; its MNPVersionId."""
+    version_id = approve_latest(mnpd, mnp)
+    mnpd.call("ReleaseMNPVersion", {"MNPVersionId": version_id, "PlatformId": PLATFORM})
+    return version_id
+
+
+def approve_latest(mnpd: Mnpd, mnp: str) -> int:
+    """Submits the latest version for approval and approves it for the host
+    application; its MNPVersionId."""
     app_id = application(mnpd)
     stages = mnpd.call("DescribeMNPAllStageVersions",
                        {"MNPId": mnp, "PlatformId": PLATFORM})["Data"]
@@ -70,8 +78,14 @@ def release_latest(mnpd: Mnpd, mnp: str) -> int:
     approval_no = next(a["ApprovalNo"] for a in pending if a["MNPId"] == mnp)
     mnpd.call("ProcessMNPApproval", {"ApprovalNo": approval_no, "PlatformId": PLATFORM,
                                      "ApprovalItems": [{"AppId": app_id, "ApprovalResult": 3}]})
-    mnpd.call("ReleaseMNPVersion", {"MNPVersionId": version_id, "PlatformId": PLATFORM})
     return version_id
+
+
+def start_gradual_release(mnpd: Mnpd, version_id: int, percentage: float) -> dict:
+    """CreateGradualRelease (mnpd's API version): the release's Rollout."""
+    return mnpd.call("CreateGradualRelease", {"MNPVersionId": version_id,
+                                              "Percentage": percentage, "PlatformId": PLATFORM},
+                     version=EXT_VERSION)["Rollout"]
 
 
 def offline_package_url(mnpd: Mnpd, mnp: str) -> str:

@@ -68,7 +68,13 @@ def clean_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-def tc3_headers(host: str, action: str, body: bytes, ts: int) -> dict:
+API_VERSION = "2024-08-01"
+# mnpd's own actions (gradual releases), on the same endpoint.
+EXT_VERSION = "2026-12-01"
+
+
+def tc3_headers(host: str, action: str, body: bytes, ts: int,
+                version: str = API_VERSION) -> dict:
     """A TC3-HMAC-SHA256 signature as the official SDK makes it."""
     date = time.strftime("%Y-%m-%d", time.gmtime(ts))
     canonical = "\n".join([
@@ -82,7 +88,7 @@ def tc3_headers(host: str, action: str, body: bytes, ts: int) -> dict:
     sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
     return {
         "Content-Type": "application/json", "Host": host, "X-TC-Action": action,
-        "X-TC-Version": "2024-08-01", "X-TC-Timestamp": str(ts), "X-TC-Region": "ap-guangzhou",
+        "X-TC-Version": version, "X-TC-Timestamp": str(ts), "X-TC-Region": "ap-guangzhou",
         "Authorization": f"TC3-HMAC-SHA256 Credential={SID}/{scope}, "
                          f"SignedHeaders=content-type;host, Signature={sig}",
     }
@@ -254,20 +260,21 @@ class Mnpd:
                 return m.group(1)
         raise SystemExit("no TeamId in the first start's output")
 
-    def request(self, action: str, params: dict) -> tuple[dict, bytes]:
+    def request(self, action: str, params: dict,
+                version: str = API_VERSION) -> tuple[dict, bytes]:
         body = json.dumps(params).encode()
-        return tc3_headers(self.host, action, body, int(time.time())), body
+        return tc3_headers(self.host, action, body, int(time.time()), version), body
 
-    def raw(self, action: str, params: dict) -> bytes:
+    def raw(self, action: str, params: dict, version: str = API_VERSION) -> bytes:
         """The answer's bytes."""
-        headers, body = self.request(action, params)
+        headers, body = self.request(action, params, version)
         req = urllib.request.Request(f"http://{self.host}/", data=body, method="POST",
                                      headers=headers)
         with urllib.request.urlopen(req) as r:
             return r.read()
 
-    def call(self, action: str, params: dict) -> dict:
-        out = json.loads(self.raw(action, params))["Response"]
+    def call(self, action: str, params: dict, version: str = API_VERSION) -> dict:
+        out = json.loads(self.raw(action, params, version))["Response"]
         if "Error" in out:
             raise SystemExit(f"{action}: {out['Error']}")
         return out

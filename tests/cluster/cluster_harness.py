@@ -200,10 +200,23 @@ class ClusterNode(MnpdServer):
                          extra_args=extra_args, log_path=cluster.root / f"{name}.log")
         self.name = name
         self.node_args = node_args
+        self.database_url = cluster.database_url
 
     def command(self, port: int) -> list[str]:
         return [str(harness.mnpd_bin()), "serve", "--listen", f"127.0.0.1:{port}",
                 "--data-dir", str(self.data_dir)] + self.node_args + self.extra_args
+
+    def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`mnpd admin` on the cluster's database (the conformance harness
+        would give each data directory a database of its own)."""
+        cmd = [str(harness.mnpd_bin()), "admin", "--database-url", self.database_url,
+               "--data-dir", str(self.data_dir), "--json", *args]
+        cp = subprocess.run(cmd, capture_output=True, text=True, env=harness.clean_env(),
+                            timeout=30)
+        if check and cp.returncode != 0:
+            pytest.fail(f"`{' '.join(cmd)}` failed ({cp.returncode}): {cp.stderr}",
+                        pytrace=False)
+        return cp
 
 
 class Cluster:

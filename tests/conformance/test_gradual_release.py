@@ -175,6 +175,40 @@ def test_conditional_checks_answer_304_until_the_release_changes(grey):
     assert changed.headers["ETag"] != etag
 
 
+def test_an_update_answer_is_revalidated_only_while_its_url_is_valid(server_factory, packages):
+    # URLs valid for 4 s: an update answer's ETag must change before its
+    # URL expires, or a host revalidating it would keep a dead URL.
+    grey = Grey(server_factory.new("--package-url-ttl", "4"), packages)
+    grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100)
+    base = f"{grey.server.url}host/v1/{grey.platform_id}/{grey.application}/{grey.mnp}"
+    headers = {"X-Mnpd-App-Key": APP_KEY}
+    s = requests.Session()
+    s.trust_env = False
+
+    def ask(current, etag=None):
+        return s.get(base, params={"deviceId": "d-1", "currentVersionId": current},
+                     headers={**headers, **({"If-None-Match": etag} if etag else {})})
+
+    first = ask(grey.v1)
+    assert first.status_code == 200 and first.json()["status"] == "update"
+    expires = int(re.search(r"expires=(\d+)", first.json()["package"]["url"]).group(1))
+    on_it = ask(grey.v2)
+    assert on_it.json()["status"] == "current"
+    started = time.time()
+    while True:
+        again = ask(grey.v1, first.headers["ETag"])
+        if again.status_code == 200:
+            break
+        assert again.status_code == 304
+        assert time.time() < expires, "a 304 kept a URL past its expiry"
+        assert time.time() - started < 10
+        time.sleep(0.2)
+    renewed = int(re.search(r"expires=(\d+)", again.json()["package"]["url"]).group(1))
+    assert renewed > expires and again.headers["ETag"] != first.headers["ETag"]
+    # An answer without a URL keeps its ETag.
+    assert ask(grey.v2, on_it.headers["ETag"]).status_code == 304
+
+
 def test_failed_installs_past_the_threshold_halt_the_release_by_themselves(grey):
     grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100,
               FailureThreshold=10, MinSample=20)
@@ -210,6 +244,21 @@ def test_failed_installs_past_the_threshold_halt_the_release_by_themselves(grey)
     # The version's report over all of its life.
     whole = grey.grey("DescribeInstallReport", MNPVersionId=grey.v2)
     assert whole["MNPId"] == grey.mnp and whole["Counts"]["Installed"] == 16
+
+
+def test_installs_that_complete_the_sample_halt_a_release_whose_failures_pass_the_threshold(grey):
+    # Failures first, below the sample; the installs that complete it lower
+    # the rate but leave it above the threshold.
+    grey.grey("CreateGradualRelease", MNPVersionId=grey.v2, Percentage=100,
+              FailureThreshold=10, MinSample=20)
+    grey.host.report_batch([{"deviceId": f"bad-{i}", "mnpId": grey.mnp, "mnpVersionId": grey.v2,
+                             "event": "failed"} for i in range(4)])
+    assert grey.grey("DescribeGradualRelease", MNPId=grey.mnp)["Rollout"]["State"] == "active"
+    grey.host.report_batch([{"deviceId": f"ok-{i}", "mnpId": grey.mnp, "mnpVersionId": grey.v2,
+                             "event": "installed"} for i in range(16)])
+    rollout = grey.grey("DescribeGradualRelease", MNPId=grey.mnp)["Rollout"]
+    assert rollout["State"] == "halted" and rollout["HaltedAutomatically"] is True, rollout
+    assert "4 of 20 installs failed (20.0 %)" in rollout["HaltReason"], rollout
 
 
 def test_pause_resume_promote_and_a_release_ends_it(grey, packages):

@@ -86,6 +86,23 @@ pub struct Decision<'a> {
     pub etag: String,
 }
 
+impl Decision<'_> {
+    /// The ETag sent in `url_window` (`Packages::url_window`): an update
+    /// answer carries a download URL that expires, so its ETag changes
+    /// with the URL's validity window and a host revalidating it never
+    /// keeps a URL past its expiry; other answers keep theirs.
+    pub fn etag_within(&self, url_window: i64) -> String {
+        if self.status != OfferStatus::Update {
+            return self.etag.clone();
+        }
+        let tag = Sha256::new()
+            .chain_update(self.etag.as_bytes())
+            .chain_update(url_window.to_be_bytes())
+            .finalize();
+        format!("\"{}\"", hex::encode(&tag[..12]))
+    }
+}
+
 impl DeliveryView {
     /// Whether `app_key` is one of the application's package names.
     pub fn admits(&self, app_key: &str) -> bool {
@@ -208,17 +225,45 @@ impl HostDelivery {
         mnp_id: &str,
         app_key: &str,
     ) -> Result<Arc<DeliveryView>, HostRefusal> {
+        self.view_of(platform_id, application_id, mnp_id, app_key, true)
+            .await
+    }
+
+    /// The delivery state read from the database now, and remembered: for
+    /// a report about a version the remembered state does not offer, which
+    /// another node may have started offering within the last `ttl`.
+    pub async fn reread(
+        &self,
+        platform_id: &str,
+        application_id: &str,
+        mnp_id: &str,
+        app_key: &str,
+    ) -> Result<Arc<DeliveryView>, HostRefusal> {
+        self.view_of(platform_id, application_id, mnp_id, app_key, false)
+            .await
+    }
+
+    async fn view_of(
+        &self,
+        platform_id: &str,
+        application_id: &str,
+        mnp_id: &str,
+        app_key: &str,
+        remembered: bool,
+    ) -> Result<Arc<DeliveryView>, HostRefusal> {
         let key = (
             platform_id.to_string(),
             application_id.to_string(),
             mnp_id.to_string(),
         );
-        let fresh = {
+        let fresh = if remembered {
             let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
             views
                 .get(&key)
                 .filter(|c| c.at.elapsed() < self.ttl)
                 .map(|c| c.view.clone())
+        } else {
+            None
         };
         let view = match fresh {
             Some(v) => v,

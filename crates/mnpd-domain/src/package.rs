@@ -139,6 +139,14 @@ impl Packages {
         self.download_url(&online.version).await
     }
 
+    /// The validity window of download URLs it is now: windows are half
+    /// of the URLs' lifetime, so a URL given in a window is still valid
+    /// for at least half its lifetime when the window ends. An answer
+    /// carrying a URL may be revalidated (ETag) within its window only.
+    pub fn url_window(&self) -> i64 {
+        self.clock.now().unix_timestamp() / (self.ttl_secs / 2).max(1)
+    }
+
     /// Where a host gets the package of `version` for the next `ttl_secs`,
     /// by the configured delivery. The caller has decided that the version
     /// is one to hand out: this checks nothing about it. mnpd's own URL is

@@ -117,8 +117,9 @@ pub async fn update(
         Err(r) => return refusal(&state, r),
     };
     let decision = view.decide(device_id, current);
-    let etag = HeaderValue::from_str(&decision.etag).expect("hex in quotes is a header value");
-    if etag_matches(&headers, &decision.etag) {
+    let etag_text = decision.etag_within(state.packages.url_window());
+    let etag = HeaderValue::from_str(&etag_text).expect("hex in quotes is a header value");
+    if etag_matches(&headers, &etag_text) {
         state.metrics.host_check("not_modified");
         return (
             StatusCode::NOT_MODIFIED,
@@ -233,7 +234,9 @@ pub async fn reports(
             ),
         );
     }
-    let mut views: BTreeMap<&str, Option<Arc<DeliveryView>>> = BTreeMap::new();
+    // Per mini program: its state (None: not on the platform) and whether
+    // it was read from the database for this request.
+    let mut views: BTreeMap<&str, (Option<Arc<DeliveryView>>, bool)> = BTreeMap::new();
     let mut tallies: BTreeMap<(String, i64, i64, InstallEvent, Option<String>), i64> =
         BTreeMap::new();
     let mut ignored = 0;
@@ -270,11 +273,29 @@ pub async fn reports(
                 Err(HostRefusal::UnknownMiniProgram(_)) => None,
                 Err(other) => return refusal(&state, other),
             };
-            views.insert(r.mnp_id.as_str(), view);
+            views.insert(r.mnp_id.as_str(), (view, false));
         }
-        let scope = views[r.mnp_id.as_str()]
+        let mut scope = views[r.mnp_id.as_str()]
+            .0
             .as_ref()
             .and_then(|v| v.report_scope(r.mnp_version_id));
+        if scope.is_none() && !views[r.mnp_id.as_str()].1 {
+            // The remembered state may predate a release started on
+            // another node, whose devices already report on its version:
+            // read it again (once per request and mini program) before
+            // setting the report apart.
+            let view = match state
+                .host_delivery
+                .reread(&platform_id, &application_id, &r.mnp_id, key)
+                .await
+            {
+                Ok(v) => Some(v),
+                Err(HostRefusal::UnknownMiniProgram(_)) => None,
+                Err(other) => return refusal(&state, other),
+            };
+            scope = view.as_ref().and_then(|v| v.report_scope(r.mnp_version_id));
+            views.insert(r.mnp_id.as_str(), (view, true));
+        }
         match scope {
             Some(rollout_id) => {
                 *tallies

@@ -351,9 +351,15 @@ impl Rollouts {
     pub async fn record(&self, tallies: &[InstallTally]) -> Result<Vec<Rollout>, DomainError> {
         let now = self.clock.now().unix_timestamp();
         self.rollouts.record_installs(tallies, now).await?;
+        // Installs count too: failures reported below the minimum sample
+        // (here or on another node) pass the threshold only when the
+        // installs that complete the sample arrive.
         let mut touched: Vec<(&str, i64)> = tallies
             .iter()
-            .filter(|t| t.rollout_id != 0 && t.event == InstallEvent::Failed)
+            .filter(|t| {
+                t.rollout_id != 0
+                    && matches!(t.event, InstallEvent::Failed | InstallEvent::Installed)
+            })
             .map(|t| (t.mnp_id.as_str(), t.rollout_id))
             .collect();
         touched.sort_unstable();
