@@ -53,6 +53,18 @@ pub struct EffectiveDomains {
     pub by_kind: BTreeMap<DomainKind, Vec<String>>,
 }
 
+impl EffectiveDomains {
+    /// The lists as hosts read them: `{"request": [...], "socket": [...], ...}`
+    /// (the policy manifest and the update API's `policy.domains`).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.by_kind
+            .iter()
+            .map(|(kind, urls)| (kind.name().to_string(), serde_json::json!(urls)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
 pub struct Domains {
     accounts: Arc<dyn AccountStore>,
     mini_programs: Arc<dyn MiniProgramStore>,

@@ -357,16 +357,11 @@ impl HostDelivery {
             .map_err(unavailable)?
             .into_iter()
             .find(|g| g.application_id == application_id);
-        let domains: serde_json::Map<String, serde_json::Value> = effective
-            .by_kind
-            .into_iter()
-            .map(|(kind, urls)| (kind.name().to_string(), serde_json::json!(urls)))
-            .collect();
         let (restricted, granted) = grants
             .map(|g| (g.restricted, g.granted))
             .unwrap_or_default();
         let policy = serde_json::json!({
-            "domains": domains,
+            "domains": effective.to_json(),
             "sensitiveApis": {"restricted": restricted, "granted": granted},
         });
         // Every version offered is signed; one that cannot be is not

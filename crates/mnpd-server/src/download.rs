@@ -149,11 +149,6 @@ async fn policy(state: &AppState, version: &Version) -> Response {
             )
         })
         .collect();
-    let domains: serde_json::Map<String, serde_json::Value> = effective
-        .by_kind
-        .into_iter()
-        .map(|(kind, urls)| (kind.name().to_string(), serde_json::json!(urls)))
-        .collect();
     let body = serde_json::json!({
         "mnpId": version.new.mnp_id,
         "platformId": version.new.platform_id,
@@ -161,7 +156,7 @@ async fn policy(state: &AppState, version: &Version) -> Response {
         "version": version.new.version,
         "packageSha256": version.new.sha256,
         "packageSize": version.new.size,
-        "domains": domains,
+        "domains": effective.to_json(),
         "sensitiveApis": sensitive_apis,
     });
     let mut response = Response::new(Body::from(body.to_string()));

@@ -206,6 +206,18 @@ struct Report {
     reason: Option<String>,
 }
 
+/// A report's mini program: its state, or None when the platform has no
+/// such mini program (its reports are set apart, not refused).
+fn known(
+    view: Result<Arc<DeliveryView>, HostRefusal>,
+) -> Result<Option<Arc<DeliveryView>>, HostRefusal> {
+    match view {
+        Ok(v) => Ok(Some(v)),
+        Err(HostRefusal::UnknownMiniProgram(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
 /// POST /host/v1/{PlatformId}/{ApplicationId}/reports
 pub async fn reports(
     State(state): State<Arc<AppState>>,
@@ -264,13 +276,13 @@ pub async fn reports(
             _ => None,
         };
         if !views.contains_key(r.mnp_id.as_str()) {
-            let view = match state
-                .host_delivery
-                .view(&platform_id, &application_id, &r.mnp_id, key)
-                .await
-            {
-                Ok(v) => Some(v),
-                Err(HostRefusal::UnknownMiniProgram(_)) => None,
+            let view = match known(
+                state
+                    .host_delivery
+                    .view(&platform_id, &application_id, &r.mnp_id, key)
+                    .await,
+            ) {
+                Ok(v) => v,
                 Err(other) => return refusal(&state, other),
             };
             views.insert(r.mnp_id.as_str(), (view, false));
@@ -284,13 +296,13 @@ pub async fn reports(
             // another node, whose devices already report on its version:
             // read it again (once per request and mini program) before
             // setting the report apart.
-            let view = match state
-                .host_delivery
-                .reread(&platform_id, &application_id, &r.mnp_id, key)
-                .await
-            {
-                Ok(v) => Some(v),
-                Err(HostRefusal::UnknownMiniProgram(_)) => None,
+            let view = match known(
+                state
+                    .host_delivery
+                    .reread(&platform_id, &application_id, &r.mnp_id, key)
+                    .await,
+            ) {
+                Ok(v) => v,
                 Err(other) => return refusal(&state, other),
             };
             scope = view.as_ref().and_then(|v| v.report_scope(r.mnp_version_id));

@@ -85,14 +85,7 @@ pub async fn run(store: Arc<dyn MetaStore>, command: RolloutCommand, j: bool) ->
                 .halt(&caller, &target.platform_id, &target.mnp_id, &reason)
                 .await?
         }
-        RolloutCommand::Promote(t) => {
-            rollouts.promote(&caller, &t.platform_id, &t.mnp_id).await?;
-            // The promoted release, as it ended.
-            rollouts
-                .describe(&caller, &t.platform_id, &t.mnp_id, None)
-                .await?
-                .rollout
-        }
+        RolloutCommand::Promote(t) => rollouts.promote(&caller, &t.platform_id, &t.mnp_id).await?,
     };
     emit(
         j,

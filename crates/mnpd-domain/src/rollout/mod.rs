@@ -237,13 +237,13 @@ impl Rollouts {
 
     /// Makes the release's version the online version for everyone: a
     /// release, recorded in the release history, that ends the gradual
-    /// release as promoted.
+    /// release as promoted. Answers the gradual release as it ended.
     pub async fn promote(
         &self,
         caller: &Caller,
         platform_id: &str,
         mnp_id: &str,
-    ) -> Result<ReleaseRecord, DomainError> {
+    ) -> Result<Rollout, DomainError> {
         self.mini_program(caller, platform_id, mnp_id).await?;
         let live = self.rollouts.live_rollout(mnp_id).await?.ok_or_else(|| {
             DomainError::NoLiveRollout(format!(
@@ -266,7 +266,16 @@ impl Rollouts {
         let now = self.clock.now().unix_timestamp();
         self.releases
             .change_online_version(&target, ReleaseKind::Release, &caller.actor, now, &decide)
+            .await??;
+        self.rollouts
+            .get_rollout(live.rollout_id)
             .await?
+            .ok_or_else(|| {
+                DomainError::Internal(format!(
+                    "gradual release {} vanished after its promotion",
+                    live.rollout_id
+                ))
+            })
     }
 
     /// The live gradual release of the mini program, or the one named, or

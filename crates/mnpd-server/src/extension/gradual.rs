@@ -272,16 +272,11 @@ pub async fn promote(
     caller: &Caller,
     p: Target,
 ) -> Result<Map<String, Value>, ApiError> {
-    state
+    let r = state
         .rollouts
         .promote(caller, &p.platform_id, &p.mnp_id)
         .await?;
-    state.host_delivery.forget(&p.mnp_id);
-    let report = state
-        .rollouts
-        .describe(caller, &p.platform_id, &p.mnp_id, None)
-        .await?;
-    Ok(fields(json!({ "Rollout": rollout_json(&report.rollout) })))
+    changed(state, &r)
 }
 
 pub async fn describe(
