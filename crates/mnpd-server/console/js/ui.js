@@ -240,6 +240,31 @@ export function allowedTo(action, control) {
   return control;
 }
 
+/**
+ * A "New …" button that opens `makeForm(close)` in `host` and closes it
+ * on a second click; greyed out as `allowedTo(action)` says.
+ */
+export function newFormToggle(action, label, host, makeForm) {
+  const toggle = allowedTo(
+    action,
+    h("button", { type: "button", class: "btn primary", "aria-expanded": "false" }, label),
+  );
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") === "true";
+    toggle.setAttribute("aria-expanded", String(!open));
+    if (open) clear(host);
+    else clear(host, makeForm(() => toggle.click()));
+  });
+  return toggle;
+}
+
+/** The hash link of a listing page with its search keyword and offset. */
+export function pageLink(base, keyword, offset) {
+  const q = new URLSearchParams({ ...(keyword ? { q: keyword } : {}), ...(offset ? { offset: String(offset) } : {}) });
+  const qs = q.toString();
+  return qs ? `${base}?${qs}` : base;
+}
+
 export function button(label, onclick, tone = "") {
   return h("button", { type: "button", class: `btn ${tone}`.trim(), onclick }, label);
 }

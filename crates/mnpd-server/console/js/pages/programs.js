@@ -4,7 +4,6 @@ import { onPlatform } from "../api.js";
 import {
   h,
   clear,
-  allowedTo,
   field,
   errorSlot,
   busy,
@@ -19,6 +18,7 @@ import {
   programStatusBadge,
   pager,
   searchBar,
+  newFormToggle,
 } from "../ui.js";
 
 const PAGE = 20;
@@ -29,16 +29,7 @@ export async function renderPrograms(ctx) {
   const offset = Math.max(0, Number(query.get("offset")) || 0);
 
   const createHost = h("div");
-  const newButton = allowedTo(
-    "CreateMNP",
-    h("button", { type: "button", class: "btn primary", "aria-expanded": "false" }, "New mini program"),
-  );
-  newButton.addEventListener("click", () => {
-    const open = newButton.getAttribute("aria-expanded") === "true";
-    newButton.setAttribute("aria-expanded", String(!open));
-    if (open) clear(createHost);
-    else clear(createHost, createForm(ctx, () => newButton.click()));
-  });
+  const newButton = newFormToggle("CreateMNP", "New mini program", createHost, (close) => createForm(ctx, close));
 
   const searchForm = searchBar(ctx, keyword, "Search mini programs", "Search by name", (q) =>
     q ? `#/programs?q=${encodeURIComponent(q)}` : "#/programs",

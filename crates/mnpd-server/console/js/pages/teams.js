@@ -21,6 +21,8 @@ import {
   pager,
   searchBar,
   confirmInline,
+  newFormToggle,
+  pageLink,
 } from "../ui.js";
 
 const PAGE = 20;
@@ -44,12 +46,6 @@ function teamType(types) {
 // member actions refuse it (docs/organization.md), so pickers leave it out.
 const isAdminRole = (r) => /Administrator$/.test(r.RoleName);
 
-function pageLink(base, keyword, offset) {
-  const q = new URLSearchParams({ ...(keyword ? { q: keyword } : {}), ...(offset ? { offset: String(offset) } : {}) });
-  const qs = q.toString();
-  return qs ? `${base}?${qs}` : base;
-}
-
 export async function renderTeams(ctx) {
   if (ctx.parts[1]) return renderTeam(ctx, ctx.parts[1]);
   const { view, query, platformId } = ctx;
@@ -57,16 +53,7 @@ export async function renderTeams(ctx) {
   const offset = Math.max(0, Number(query.get("offset")) || 0);
 
   const createHost = h("div");
-  const newButton = allowedTo(
-    "CreateTeam",
-    h("button", { type: "button", class: "btn primary", "aria-expanded": "false" }, "New team"),
-  );
-  newButton.addEventListener("click", () => {
-    const open = newButton.getAttribute("aria-expanded") === "true";
-    newButton.setAttribute("aria-expanded", String(!open));
-    if (open) clear(createHost);
-    else clear(createHost, createTeamForm(ctx));
-  });
+  const newButton = newFormToggle("CreateTeam", "New team", createHost, () => createTeamForm(ctx));
   const listHost = h("div", {}, loading());
   const slot = errorSlot();
   clear(

@@ -22,6 +22,8 @@ import {
   when,
   pager,
   searchBar,
+  newFormToggle,
+  pageLink,
 } from "../ui.js";
 
 const PAGE = 20;
@@ -56,22 +58,10 @@ export async function renderUsers(ctx) {
   const { view, query, platformId } = ctx;
   const keyword = query.get("q") || "";
   const offset = Math.max(0, Number(query.get("offset")) || 0);
-  const link = (q, o) => {
-    const qs = new URLSearchParams({ ...(q ? { q } : {}), ...(o ? { offset: String(o) } : {}) }).toString();
-    return qs ? `#/users?${qs}` : "#/users";
-  };
+  const link = (q, o) => pageLink("#/users", q, o);
 
   const createHost = h("div");
-  const newButton = allowedTo(
-    "CreateUser",
-    h("button", { type: "button", class: "btn primary", "aria-expanded": "false" }, "New user"),
-  );
-  newButton.addEventListener("click", () => {
-    const open = newButton.getAttribute("aria-expanded") === "true";
-    newButton.setAttribute("aria-expanded", String(!open));
-    if (open) clear(createHost);
-    else clear(createHost, createUserForm(ctx));
-  });
+  const newButton = newFormToggle("CreateUser", "New user", createHost, () => createUserForm(ctx));
   const listHost = h("div", {}, loading());
   const slot = errorSlot();
   clear(
